@@ -1,0 +1,109 @@
+/**
+ * HTTP API contract shared by the server (validation) and the client (types).
+ * Request schemas are strict: unknown fields are refused, not ignored, so a typo in a
+ * client shows up as VALIDATION_FAILED instead of a silently dropped setting.
+ */
+import { z } from 'zod';
+import type { StreamId, UserId } from './ids.ts';
+
+export const USERNAME = z
+  .string()
+  .min(3, 'must be at least 3 characters')
+  .max(32, 'must be at most 32 characters')
+  .regex(/^[A-Za-z0-9_]+$/, 'may contain only letters, digits and underscores');
+export const EMAIL = z.string().max(254, 'must be at most 254 characters').email('must be an email address');
+// Length is checked again by the password policy, with a clearer message; this bound only
+// stops megabyte "passwords" from reaching the (deliberately slow) hash.
+export const PASSWORD = z.string().min(1, 'is required').max(256, 'must be at most 256 characters');
+
+export const RegisterBody = z.strictObject({ username: USERNAME, email: EMAIL, password: PASSWORD });
+export const LoginBody = z.strictObject({
+  login: z.string().min(1, 'is required').max(254, 'must be at most 254 characters'),
+  password: PASSWORD,
+});
+export const RefreshBody = z.strictObject({ refreshToken: z.string().min(1).max(512) });
+export const LogoutBody = RefreshBody;
+export const UpdateMeBody = z.strictObject({
+  displayName: z.string().trim().min(1).max(64).optional(),
+  bio: z.string().max(1000).optional(),
+  email: EMAIL.optional(),
+});
+
+export const STREAM_TITLE = z.string().trim().min(1, 'is required').max(140, 'must be at most 140 characters');
+export const STREAM_DESCRIPTION = z.string().max(5000, 'must be at most 5000 characters');
+export const CreateStreamBody = z.strictObject({ title: STREAM_TITLE, description: STREAM_DESCRIPTION.optional() });
+export const UpdateStreamBody = z.strictObject({
+  title: STREAM_TITLE.optional(),
+  description: STREAM_DESCRIPTION.optional(),
+});
+export const PageQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(200).optional(),
+});
+
+export type RegisterBody = z.infer<typeof RegisterBody>;
+export type LoginBody = z.infer<typeof LoginBody>;
+export type UpdateMeBody = z.infer<typeof UpdateMeBody>;
+export type CreateStreamBody = z.infer<typeof CreateStreamBody>;
+export type UpdateStreamBody = z.infer<typeof UpdateStreamBody>;
+
+/** The account as its owner sees it. */
+export interface Me {
+  id: UserId;
+  username: string;
+  email: string;
+  displayName: string;
+  bio: string;
+  createdAt: string;
+  lastLoginAt: string | null;
+}
+
+/** What anyone may see of an account. */
+export interface PublicProfile {
+  id: UserId;
+  username: string;
+  displayName: string;
+  bio: string;
+  createdAt: string;
+}
+
+export interface AuthResult {
+  user: Me;
+  accessToken: string;
+  /** Seconds until the access token expires. */
+  expiresIn: number;
+  refreshToken: string;
+}
+
+export type StreamStatus = 'offline' | 'live';
+
+/** A stream as anyone may see it. Never carries the stream key. */
+export interface StreamView {
+  id: StreamId;
+  userId: UserId;
+  title: string;
+  description: string;
+  status: StreamStatus;
+  startTime: string | null;
+  endTime: string | null;
+  viewCount: number;
+  /** WHIP endpoint an encoder publishes to, with the stream key as Bearer token. */
+  ingestUrl: string;
+  createdAt: string;
+  owner?: { username: string; displayName: string };
+}
+
+export interface CreatedStream {
+  stream: StreamView;
+  streamKey: string;
+}
+
+export interface StreamKeyView {
+  streamKey: string;
+  ingestUrl: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}

@@ -1,0 +1,55 @@
+/**
+ * The error catalogue: every code the API can answer with, its HTTP status and what it
+ * means. Codes are a stable contract (clients branch on them); messages may change.
+ * docs/api.md lists the same table; a test keeps the two in step.
+ */
+export const ERRORS = {
+  // Request shape
+  INVALID_JSON: { status: 400, description: 'The body is not valid JSON.' },
+  VALIDATION_FAILED: { status: 400, description: 'A field is missing, unknown, or of the wrong type or size; `details` lists each problem.' },
+  INVALID_QUERY: { status: 400, description: 'A query parameter is malformed.' },
+  BODY_TOO_LARGE: { status: 413, description: 'The body is larger than the configured limit.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, description: 'The Content-Type is not one this route accepts.' },
+  ROUTE_NOT_FOUND: { status: 404, description: 'No route has this path.' },
+  METHOD_NOT_ALLOWED: { status: 405, description: 'The path exists but not with this method; `Allow` lists the methods.' },
+
+  // Accounts and auth
+  WEAK_PASSWORD: { status: 400, description: 'The password is too short, too common, or contains the username or email.' },
+  USERNAME_TAKEN: { status: 409, description: 'Another account already uses this username (case-insensitive).' },
+  EMAIL_TAKEN: { status: 409, description: 'Another account already uses this email address.' },
+  INVALID_CREDENTIALS: { status: 401, description: 'Unknown login or wrong password (the same answer for both).' },
+  TOO_MANY_ATTEMPTS: { status: 429, description: 'Too many failed logins for this account or address; `Retry-After` says when to try again.' },
+  UNAUTHENTICATED: { status: 401, description: 'The route needs `Authorization: Bearer <access token>`.' },
+  TOKEN_EXPIRED: { status: 401, description: 'The access token has expired; refresh it.' },
+  TOKEN_INVALID: { status: 401, description: 'The access token is malformed, tampered with, or not an access token.' },
+  REFRESH_TOKEN_INVALID: { status: 401, description: 'The refresh token is unknown, expired or revoked.' },
+  REFRESH_TOKEN_REUSED: { status: 401, description: 'An already-used refresh token was presented; every token of its session was revoked.' },
+  USER_NOT_FOUND: { status: 404, description: 'No user has this id.' },
+
+  // Streams
+  STREAM_NOT_FOUND: { status: 404, description: 'No stream has this id.' },
+  NOT_STREAM_OWNER: { status: 403, description: 'Only the owner of the stream may do this.' },
+
+  // Server side
+  RATE_LIMITED: { status: 429, description: 'Too many requests; `Retry-After` says when to try again.' },
+  SERVICE_UNAVAILABLE: { status: 503, description: 'The server is starting, draining or a dependency is down; retry later.' },
+  INTERNAL: { status: 500, description: 'An unexpected error; it was logged with the request id. Never caused by client input.' },
+} as const satisfies Record<string, { status: number; description: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** One problem with one field of a request, as listed in `error.details`. */
+export interface FieldIssue {
+  path: string;
+  message: string;
+}
+
+/** The body of every error response. */
+export interface ErrorBody {
+  error: {
+    code: ErrorCode;
+    message: string;
+    details?: FieldIssue[];
+    requestId?: string;
+  };
+}

@@ -1,0 +1,194 @@
+/**
+ * Configuration: literal defaults, then an optional JSON file (GLINT_CONFIG), then
+ * environment variables, then one strict zod schema, then frozen. This is the only
+ * module that reads process.env; components receive their slice through options.
+ * Every key is documented in docs/configuration.md (a test keeps them in step).
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const ConfigSchema = z.strictObject({
+  http: z.strictObject({
+    host: z.string().min(1),
+    port: z.number().int().min(0).max(65535),
+    /** Origin browsers and encoders use to reach this server; '' means http://localhost:<port>. */
+    publicUrl: z.union([z.literal(''), z.url()]),
+    bodyLimitBytes: z.number().int().min(1024).max(64 * 1024 * 1024),
+    corsOrigins: z.array(z.string().min(1)).min(1),
+    trustProxy: z.boolean(),
+    shutdownTimeoutMs: z.number().int().min(0),
+    clientDir: z.string().min(1),
+  }),
+  dataDir: z.string().min(1),
+  database: z.strictObject({
+    url: z.string(),
+  }),
+  redis: z.strictObject({
+    url: z.string(),
+    keyPrefix: z.string().min(1),
+  }),
+  log: z.strictObject({
+    level: z.enum(LOG_LEVELS),
+  }),
+  auth: z.strictObject({
+    jwtSecret: z.string(),
+    accessTokenTtlSeconds: z.number().int().min(30),
+    refreshTokenTtlSeconds: z.number().int().min(60),
+    loginMaxFailuresPerAccount: z.number().int().min(1),
+    loginMaxFailuresPerIp: z.number().int().min(1),
+    loginWindowSeconds: z.number().int().min(1),
+  }),
+  streams: z.strictObject({
+    keyEncryptionKey: z.string(),
+  }),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
+export type ConfigInput = DeepPartial<Config>;
+
+export const DEFAULTS: Config = {
+  http: {
+    host: '0.0.0.0',
+    port: 8080,
+    publicUrl: '',
+    bodyLimitBytes: 128 * 1024,
+    corsOrigins: ['*'],
+    trustProxy: false,
+    shutdownTimeoutMs: 10_000,
+    clientDir: 'dist/client',
+  },
+  dataDir: './data',
+  database: { url: '' },
+  redis: { url: '', keyPrefix: 'glint' },
+  log: { level: 'info' },
+  auth: {
+    jwtSecret: '',
+    accessTokenTtlSeconds: 900,
+    refreshTokenTtlSeconds: 30 * 24 * 3600,
+    loginMaxFailuresPerAccount: 5,
+    loginMaxFailuresPerIp: 20,
+    loginWindowSeconds: 900,
+  },
+  streams: { keyEncryptionKey: '' },
+};
+
+type EnvKind = 'string' | 'int' | 'bool' | 'list';
+/** Environment variable -> config path. Part of the public contract: manifests use these names. */
+export const ENV_VARS: ReadonlyArray<{ env: string; path: string; kind: EnvKind }> = [
+  { env: 'HOST', path: 'http.host', kind: 'string' },
+  { env: 'PORT', path: 'http.port', kind: 'int' },
+  { env: 'PUBLIC_URL', path: 'http.publicUrl', kind: 'string' },
+  { env: 'BODY_LIMIT_BYTES', path: 'http.bodyLimitBytes', kind: 'int' },
+  { env: 'CORS_ORIGINS', path: 'http.corsOrigins', kind: 'list' },
+  { env: 'TRUST_PROXY', path: 'http.trustProxy', kind: 'bool' },
+  { env: 'SHUTDOWN_TIMEOUT_MS', path: 'http.shutdownTimeoutMs', kind: 'int' },
+  { env: 'CLIENT_DIR', path: 'http.clientDir', kind: 'string' },
+  { env: 'DATA_DIR', path: 'dataDir', kind: 'string' },
+  { env: 'DATABASE_URL', path: 'database.url', kind: 'string' },
+  { env: 'REDIS_URL', path: 'redis.url', kind: 'string' },
+  { env: 'REDIS_KEY_PREFIX', path: 'redis.keyPrefix', kind: 'string' },
+  { env: 'LOG_LEVEL', path: 'log.level', kind: 'string' },
+  { env: 'JWT_SECRET', path: 'auth.jwtSecret', kind: 'string' },
+  { env: 'ACCESS_TOKEN_TTL_SECONDS', path: 'auth.accessTokenTtlSeconds', kind: 'int' },
+  { env: 'REFRESH_TOKEN_TTL_SECONDS', path: 'auth.refreshTokenTtlSeconds', kind: 'int' },
+  { env: 'LOGIN_MAX_FAILURES_PER_ACCOUNT', path: 'auth.loginMaxFailuresPerAccount', kind: 'int' },
+  { env: 'LOGIN_MAX_FAILURES_PER_IP', path: 'auth.loginMaxFailuresPerIp', kind: 'int' },
+  { env: 'LOGIN_WINDOW_SECONDS', path: 'auth.loginWindowSeconds', kind: 'int' },
+  { env: 'STREAM_KEY_ENCRYPTION_KEY', path: 'streams.keyEncryptionKey', kind: 'string' },
+];
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function parseEnvValue(name: string, raw: string, kind: EnvKind): unknown {
+  switch (kind) {
+    case 'string':
+      return raw;
+    case 'int': {
+      if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be an integer, got "${raw}"`);
+      return Number(raw.trim());
+    }
+    case 'bool': {
+      const v = raw.trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+      if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
+      throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+    }
+    case 'list':
+      return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  }
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function merge(base: unknown, over: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(over)) return over === undefined ? base : over;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = k in base ? merge(base[k], v) : v;
+  return out;
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let node = target;
+  for (const p of parts.slice(0, -1)) {
+    if (!isPlainObject(node[p])) node[p] = {};
+    node = node[p] as Record<string, unknown>;
+  }
+  node[parts[parts.length - 1]!] = value;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+export interface LoadConfigOptions {
+  /** Environment to read; defaults to process.env. Tests pass their own. */
+  env?: Record<string, string | undefined>;
+  /** Overrides applied after env (used by tests and embedding code). */
+  overrides?: ConfigInput;
+}
+
+/** Builds the frozen configuration, throwing ConfigError with every problem listed. */
+export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
+  const env = options.env ?? process.env;
+  let layered: unknown = structuredClone(DEFAULTS);
+
+  const file = env.GLINT_CONFIG;
+  if (file) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+    }
+    layered = merge(layered, parsed);
+  }
+
+  const fromEnv: Record<string, unknown> = {};
+  for (const { env: name, path, kind } of ENV_VARS) {
+    const raw = env[name];
+    if (raw !== undefined) setPath(fromEnv, path, parseEnvValue(name, raw, kind));
+  }
+  layered = merge(layered, fromEnv);
+  if (options.overrides) layered = merge(layered, options.overrides);
+
+  const result = ConfigSchema.safeParse(layered);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const config = result.data;
+  config.http.publicUrl = config.http.publicUrl.replace(/\/+$/, '');
+  return deepFreeze(config);
+}
