@@ -1,0 +1,3 @@
+import { describeRepos } from './repos.case.ts';
+
+describeRepos('postgres');
