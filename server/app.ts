@@ -1,0 +1,160 @@
+/**
+ * Composition root of one Glint server: builds every component from the config and wires
+ * them together. main.ts runs it as a process; tests run several in one process.
+ */
+import type { DestinationStream } from 'pino';
+import type { Config } from './config.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { loadSecrets } from './secrets.ts';
+import { createDatabase, type Database } from './db/index.ts';
+import { UsersRepo } from './db/users-repo.ts';
+import { RefreshTokensRepo } from './db/refresh-tokens-repo.ts';
+import { StreamsRepo } from './db/streams-repo.ts';
+import { createBus, type Bus } from './bus/index.ts';
+import { AccessTokens } from './auth/tokens.ts';
+import { AuthService } from './auth/auth-service.ts';
+import { StreamKeys } from './streams/stream-keys.ts';
+import { StreamService } from './streams/stream-service.ts';
+import { HttpServer } from './http/http-server.ts';
+import { StaticFiles } from './http/static-files.ts';
+import { registerHealthRoutes } from './http/health-routes.ts';
+import { registerAuthRoutes } from './http/auth-routes.ts';
+import { registerStreamRoutes } from './http/stream-routes.ts';
+
+export const API_PREFIXES = ['/auth', '/users', '/streams', '/whip', '/whep', '/hls', '/healthz', '/readyz', '/metrics', '/api'];
+
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "media-src 'self' blob: mediastream:",
+  "connect-src 'self' ws: wss:",
+  "frame-ancestors 'none'",
+  "base-uri 'self'",
+  "form-action 'self'",
+].join('; ');
+
+export interface AppOptions {
+  /** Where log lines go (tests capture them). Defaults to stdout. */
+  logDestination?: DestinationStream;
+}
+
+export interface App {
+  readonly config: Readonly<Config>;
+  readonly log: Logger;
+  readonly http: HttpServer;
+  readonly db: Database;
+  readonly bus: Bus;
+  readonly metrics: Metrics;
+  /** Base URL browsers and encoders use (PUBLIC_URL, else http://localhost:<port>). */
+  publicUrl(): string;
+  start(): Promise<void>;
+  /** Stops taking requests and finishes those in flight. */
+  drain(): Promise<void>;
+  /** Drains, then closes every resource. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export async function createApp(config: Readonly<Config>, options: AppOptions = {}): Promise<App> {
+  const log = createLogger({ level: config.log.level, destination: options.logDestination });
+  const metrics = createMetrics();
+  const secrets = loadSecrets({
+    dataDir: config.dataDir,
+    jwtSecret: config.auth.jwtSecret,
+    streamKeyEncryptionKey: config.streams.keyEncryptionKey,
+  });
+  const db = await createDatabase({ url: config.database.url, dataDir: config.dataDir });
+  let bus: Bus;
+  try {
+    bus = await createBus({ url: config.redis.url, prefix: config.redis.keyPrefix, log });
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  log.info({ database: db.kind, bus: bus.kind }, 'backends ready');
+
+  const http = new HttpServer({
+    host: config.http.host,
+    port: config.http.port,
+    bodyLimitBytes: config.http.bodyLimitBytes,
+    corsOrigins: config.http.corsOrigins,
+    trustProxy: config.http.trustProxy,
+    apiPrefixes: API_PREFIXES,
+    log,
+    metrics,
+    staticFiles: new StaticFiles(config.http.clientDir),
+    contentSecurityPolicy: CSP,
+  });
+  const publicUrl = () => config.http.publicUrl || `http://localhost:${http.port || config.http.port}`;
+
+  const auth = new AuthService({
+    users: new UsersRepo(db.db),
+    refreshTokens: new RefreshTokensRepo(db.db),
+    accessTokens: new AccessTokens(secrets.jwtKey, config.auth.accessTokenTtlSeconds),
+    refreshTokenTtlSeconds: config.auth.refreshTokenTtlSeconds,
+    loginMaxFailuresPerAccount: config.auth.loginMaxFailuresPerAccount,
+    loginMaxFailuresPerIp: config.auth.loginMaxFailuresPerIp,
+    loginWindowSeconds: config.auth.loginWindowSeconds,
+    log: log.child({ component: 'auth' }),
+  });
+  const streams = new StreamService({
+    streams: new StreamsRepo(db.db),
+    keys: new StreamKeys(secrets.streamKeyEncryptionKey),
+    ingestUrl: () => `${publicUrl()}/whip`,
+    log: log.child({ component: 'streams' }),
+  });
+
+  registerHealthRoutes(http.router, {
+    metrics,
+    checkReady: async () => {
+      if (http.isDraining) throw new Error('draining');
+      await withTimeout(db.ping(), 2_000, 'database did not answer within 2 s');
+    },
+  });
+  registerAuthRoutes(http.router, auth, streams);
+  registerStreamRoutes(http.router, auth, streams);
+
+  let stopping: Promise<void> | undefined;
+  return {
+    config,
+    log,
+    http,
+    db,
+    bus,
+    metrics,
+    publicUrl,
+    async start() {
+      const port = await http.listen();
+      log.info({ host: config.http.host, port, url: publicUrl() }, 'listening');
+    },
+    drain: () => http.drain(config.http.shutdownTimeoutMs),
+    stop() {
+      stopping ??= (async () => {
+        await http.drain(config.http.shutdownTimeoutMs);
+        await bus.close();
+        await db.close();
+        log.info('stopped');
+        log.flush();
+      })();
+      return stopping;
+    },
+  };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(message)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}

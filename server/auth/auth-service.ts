@@ -1,0 +1,140 @@
+/**
+ * Accounts and sessions: register, login (rate-limited per account and per address),
+ * refresh-token rotation with reuse detection, logout, and bearer-token authentication.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../logger.ts';
+import type { Me, PublicProfile, AuthResult, RegisterBody, LoginBody, UpdateMeBody } from '../../protocol/api.ts';
+import type { UserId } from '../../protocol/ids.ts';
+import { AuthError, BadRequestError, NotFoundError, RateLimitError } from '../errors.ts';
+import type { UsersRepo, UserRow } from '../db/users-repo.ts';
+import type { RefreshTokensRepo } from '../db/refresh-tokens-repo.ts';
+import { burnPasswordCheck, hashPassword, passwordWeakness, verifyPassword } from './passwords.ts';
+import { AccessTokens, hashToken, newRefreshToken, type AccessClaims } from './tokens.ts';
+import { FailureLimiter } from './rate-limit.ts';
+
+export interface AuthServiceOptions {
+  users: UsersRepo;
+  refreshTokens: RefreshTokensRepo;
+  accessTokens: AccessTokens;
+  refreshTokenTtlSeconds: number;
+  loginMaxFailuresPerAccount: number;
+  loginMaxFailuresPerIp: number;
+  loginWindowSeconds: number;
+  log: Logger;
+}
+
+export function toMe(u: UserRow): Me {
+  return {
+    id: u.id as UserId,
+    username: u.username,
+    email: u.email,
+    displayName: u.displayName,
+    bio: u.bio,
+    createdAt: u.createdAt.toISOString(),
+    lastLoginAt: u.lastLoginAt?.toISOString() ?? null,
+  };
+}
+
+export function toProfile(u: UserRow): PublicProfile {
+  return { id: u.id as UserId, username: u.username, displayName: u.displayName, bio: u.bio, createdAt: u.createdAt.toISOString() };
+}
+
+const BAD_LOGIN = 'Wrong login or password.';
+
+export class AuthService {
+  private readonly byAccount: FailureLimiter;
+  private readonly byIp: FailureLimiter;
+
+  constructor(private readonly o: AuthServiceOptions) {
+    const windowMs = o.loginWindowSeconds * 1000;
+    this.byAccount = new FailureLimiter({ maxFailures: o.loginMaxFailuresPerAccount, windowMs });
+    this.byIp = new FailureLimiter({ maxFailures: o.loginMaxFailuresPerIp, windowMs });
+  }
+
+  async register(body: RegisterBody): Promise<AuthResult> {
+    const weakness = passwordWeakness(body.password, body.username, body.email);
+    if (weakness) {
+      throw new BadRequestError('WEAK_PASSWORD', `The password ${weakness}.`, { details: [{ path: 'password', message: weakness }] });
+    }
+    const user = await this.o.users.create({ username: body.username, email: body.email, passwordHash: await hashPassword(body.password) });
+    this.o.log.info({ userId: user.id }, 'user registered');
+    return this.issue(user, randomUUID());
+  }
+
+  async login(body: LoginBody, ip: string): Promise<AuthResult> {
+    const accountKey = body.login.toLowerCase();
+    const wait = Math.max(this.byAccount.blockedFor(accountKey), this.byIp.blockedFor(ip));
+    if (wait > 0) {
+      throw new RateLimitError('TOO_MANY_ATTEMPTS', 'Too many failed logins. Try again later.', wait / 1000);
+    }
+    const user = await this.o.users.findByLogin(body.login);
+    const ok = user ? await verifyPassword(body.password, user.passwordHash) : (await burnPasswordCheck(body.password), false);
+    if (!user || !ok) {
+      this.byAccount.recordFailure(accountKey);
+      this.byIp.recordFailure(ip);
+      this.o.log.info({ ip }, 'login failed');
+      throw new AuthError('INVALID_CREDENTIALS', BAD_LOGIN);
+    }
+    this.byAccount.reset(accountKey);
+    const now = new Date();
+    await this.o.users.touchLogin(user.id as UserId, now);
+    return this.issue({ ...user, lastLoginAt: now }, randomUUID());
+  }
+
+  async refresh(refreshToken: string): Promise<AuthResult> {
+    const result = await this.o.refreshTokens.consume(hashToken(refreshToken));
+    if (result.kind === 'reused') {
+      await this.o.refreshTokens.revokeFamily(result.row.familyId);
+      this.o.log.warn({ userId: result.row.userId, family: result.row.familyId }, 'refresh token reused; session revoked');
+      throw new AuthError('REFRESH_TOKEN_REUSED', 'This refresh token was already used; the session was ended for safety. Log in again.');
+    }
+    if (result.kind === 'invalid') throw new AuthError('REFRESH_TOKEN_INVALID', 'The refresh token is not valid. Log in again.');
+    const user = await this.o.users.findById(result.row.userId as UserId);
+    if (!user) throw new AuthError('REFRESH_TOKEN_INVALID', 'The refresh token is not valid. Log in again.');
+    return this.issue(user, result.row.familyId);
+  }
+
+  async logout(refreshToken: string): Promise<void> {
+    const row = await this.o.refreshTokens.findByHash(hashToken(refreshToken));
+    if (row) await this.o.refreshTokens.revokeFamily(row.familyId);
+  }
+
+  /** Resolves the caller from an Authorization header; throws AuthError when absent or bad. */
+  async authenticate(authorization: string | undefined): Promise<AccessClaims> {
+    if (!authorization) throw new AuthError('UNAUTHENTICATED', 'Log in first: this needs an access token (Authorization: Bearer ...).');
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (!m) throw new AuthError('TOKEN_INVALID', 'The Authorization header must be "Bearer <access token>".');
+    return this.o.accessTokens.verify(m[1]!);
+  }
+
+  async me(userId: UserId): Promise<Me> {
+    const user = await this.o.users.findById(userId);
+    if (!user) throw new AuthError('TOKEN_INVALID', 'The account of this token no longer exists.');
+    return toMe(user);
+  }
+
+  async updateMe(userId: UserId, patch: UpdateMeBody): Promise<Me> {
+    const user = await this.o.users.update(userId, patch);
+    if (!user) throw new AuthError('TOKEN_INVALID', 'The account of this token no longer exists.');
+    return toMe(user);
+  }
+
+  async profile(userId: UserId): Promise<PublicProfile> {
+    const user = await this.o.users.findById(userId);
+    if (!user) throw new NotFoundError('USER_NOT_FOUND', 'No user has this id.');
+    return toProfile(user);
+  }
+
+  private async issue(user: UserRow, familyId: string): Promise<AuthResult> {
+    const refreshToken = newRefreshToken();
+    await this.o.refreshTokens.insert({
+      userId: user.id as UserId,
+      familyId,
+      tokenHash: hashToken(refreshToken),
+      expiresAt: new Date(Date.now() + this.o.refreshTokenTtlSeconds * 1000),
+    });
+    const accessToken = await this.o.accessTokens.sign({ userId: user.id as UserId, username: user.username });
+    return { user: toMe(user), accessToken, expiresIn: this.o.accessTokens.ttlSeconds, refreshToken };
+  }
+}

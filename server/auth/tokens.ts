@@ -1,0 +1,63 @@
+/**
+ * Access tokens are short-lived JWTs (HS256, jose); refresh tokens are opaque random
+ * strings stored only as SHA-256 hashes (see auth-service.ts for rotation).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import { AuthError } from '../errors.ts';
+import type { UserId } from '../../protocol/ids.ts';
+
+const ISSUER = 'glint';
+const AUDIENCE = 'glint-api';
+
+export interface AccessClaims {
+  userId: UserId;
+  username: string;
+}
+
+export class AccessTokens {
+  constructor(
+    private readonly key: Uint8Array,
+    readonly ttlSeconds: number,
+  ) {}
+
+  async sign(claims: AccessClaims): Promise<string> {
+    return new SignJWT({ typ: 'access', name: claims.username })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(claims.userId)
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime(Math.floor(Date.now() / 1000) + this.ttlSeconds)
+      .sign(this.key);
+  }
+
+  /** Verifies signature, expiry, issuer, audience and type; throws AuthError otherwise. */
+  async verify(token: string): Promise<AccessClaims> {
+    try {
+      const { payload } = await jwtVerify(token, this.key, {
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        algorithms: ['HS256'],
+      });
+      if (payload.typ !== 'access' || typeof payload.sub !== 'string' || typeof payload.name !== 'string') {
+        throw new AuthError('TOKEN_INVALID', 'The access token is not valid.');
+      }
+      return { userId: payload.sub as UserId, username: payload.name };
+    } catch (err) {
+      if (err instanceof AuthError) throw err;
+      if (err instanceof joseErrors.JWTExpired) throw new AuthError('TOKEN_EXPIRED', 'The access token has expired; refresh it.');
+      throw new AuthError('TOKEN_INVALID', 'The access token is not valid.');
+    }
+  }
+}
+
+export const REFRESH_TOKEN_PREFIX = 'glint_rt_';
+
+export function newRefreshToken(): string {
+  return REFRESH_TOKEN_PREFIX + randomBytes(32).toString('base64url');
+}
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}

@@ -1,0 +1,40 @@
+import { CreateStreamBody, PageQuery, UpdateStreamBody } from '../../protocol/api.ts';
+import type { AuthService } from '../auth/auth-service.ts';
+import type { StreamService } from '../streams/stream-service.ts';
+import type { Router } from './router.ts';
+
+export function registerStreamRoutes(router: Router, auth: AuthService, streams: StreamService): void {
+  const caller = async (authorization: string | undefined) => (await auth.authenticate(authorization)).userId;
+
+  router.post('/streams', async (ctx) => {
+    const userId = await caller(ctx.headers.authorization);
+    return { status: 201, json: await streams.create(userId, ctx.json(CreateStreamBody)) };
+  });
+  router.get('/streams/live', async (ctx) => {
+    const { limit, cursor } = ctx.queryAs(PageQuery);
+    return { json: await streams.listLive(limit, cursor) };
+  });
+  router.get('/streams/:id', async (ctx) => ({ json: { stream: streams.view(await streams.get(ctx.params.id!)) } }));
+  router.patch('/streams/:id', async (ctx) => {
+    const userId = await caller(ctx.headers.authorization);
+    return { json: { stream: await streams.update(ctx.params.id!, userId, ctx.json(UpdateStreamBody)) } };
+  });
+  router.delete('/streams/:id', async (ctx) => {
+    await streams.delete(ctx.params.id!, await caller(ctx.headers.authorization));
+    return { status: 204 };
+  });
+  router.get('/streams/:id/key', async (ctx) => ({
+    json: await streams.revealKey(ctx.params.id!, await caller(ctx.headers.authorization)),
+    headers: { 'Cache-Control': 'no-store' },
+  }));
+  router.post('/streams/:id/key/rotate', async (ctx) => ({
+    json: await streams.rotateKey(ctx.params.id!, await caller(ctx.headers.authorization)),
+    headers: { 'Cache-Control': 'no-store' },
+  }));
+  router.post('/streams/:id/start', async (ctx) => ({
+    json: { stream: await streams.setLive(ctx.params.id!, await caller(ctx.headers.authorization), true) },
+  }));
+  router.post('/streams/:id/stop', async (ctx) => ({
+    json: { stream: await streams.setLive(ctx.params.id!, await caller(ctx.headers.authorization), false) },
+  }));
+}

@@ -1,0 +1,28 @@
+/** Small JSON client for API tests: returns status, headers and parsed body. */
+export interface ApiResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+export function api(baseUrl: string) {
+  return async function request<T = any>(
+    method: string,
+    path: string,
+    options: { json?: unknown; token?: string; body?: string | Buffer; headers?: Record<string, string> } = {},
+  ): Promise<ApiResponse<T>> {
+    const headers: Record<string, string> = { ...options.headers };
+    let body: string | Buffer | undefined = options.body;
+    if (options.json !== undefined) {
+      body = JSON.stringify(options.json);
+      headers['content-type'] ??= 'application/json';
+    }
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    const res = await fetch(baseUrl + path, { method, headers, body, signal: AbortSignal.timeout(15_000) });
+    const text = await res.text();
+    let parsed: unknown = undefined;
+    if (text && (res.headers.get('content-type') ?? '').includes('json')) parsed = JSON.parse(text);
+    return { status: res.status, headers: res.headers, body: parsed as T, text };
+  };
+}

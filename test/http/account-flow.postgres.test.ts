@@ -1,0 +1,3 @@
+import { describeAccountFlow } from './account-flow.case.ts';
+
+describeAccountFlow('postgres');

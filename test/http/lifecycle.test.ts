@@ -1,0 +1,67 @@
+/**
+ * Health, readiness, metrics and graceful drain of a real server instance.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { api } from '../helpers/http.ts';
+
+describe('server lifecycle', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('answers health and readiness, and reports HTTP metrics by route and status', async () => {
+    const call = api(server.url);
+    expect((await call('GET', '/healthz')).body).toEqual({ status: 'ok' });
+    expect((await call('GET', '/readyz')).body).toEqual({ status: 'ready' });
+    await call('POST', '/auth/login', { json: { login: 'ghost', password: 'nope nope nope' } });
+    const metrics = await call('GET', '/metrics');
+    expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(metrics.text).toMatch(/glint_http_requests_total\{method="POST",route="\/auth\/login",status="401"\} 1/);
+    expect(metrics.text).toMatch(/glint_http_request_duration_seconds_bucket\{le="[\d.]+",method="GET",route="\/readyz"\} 1/);
+    expect(metrics.text).toContain('glint_process_cpu_user_seconds_total');
+  });
+
+  it('sets request ids, security headers and CORS on every answer', async () => {
+    const res = await fetch(`${server.url}/streams/live`, { headers: { origin: 'https://elsewhere.example', 'x-request-id': 'my-trace-1' } });
+    expect(res.headers.get('x-request-id')).toBe('my-trace-1');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    expect(res.headers.get('access-control-expose-headers')).toContain('Location');
+    const generated = await fetch(`${server.url}/healthz`, { headers: { 'x-request-id': 'bad id with spaces' } });
+    expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const preflight = await fetch(`${server.url}/streams`, { method: 'OPTIONS', headers: { origin: 'https://elsewhere.example', 'access-control-request-method': 'POST' } });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
+    expect(preflight.headers.get('access-control-allow-headers')).toContain('Authorization');
+  });
+
+  it('serves the web client for non-API paths and JSON 404s for API paths', async () => {
+    const page = await fetch(`${server.url}/me/streams`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(await page.text()).toMatch(/<html|<!doctype/i);
+    const api404 = await fetch(`${server.url}/streams/a/b/c`);
+    expect(api404.status).toBe(404);
+    expect((await api404.json()).error.code).toBe('ROUTE_NOT_FOUND');
+  });
+
+  it('finishes requests in flight when draining, then refuses new connections', async () => {
+    const own = await startTestServer();
+    const call = api(own.url);
+    const inflight = Array.from({ length: 4 }, (_, i) =>
+      call('POST', '/auth/register', { json: { username: `drain${i}`, email: `drain${i}@example.com`, password: 'orange juice daily' } }),
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    const stopped = own.stop();
+    const results = await Promise.all(inflight);
+    expect(results.map((r) => r.status)).toEqual([201, 201, 201, 201]);
+    await stopped;
+    await expect(fetch(`${own.url}/healthz`)).rejects.toThrow();
+  });
+});
