@@ -3,6 +3,7 @@
  * them together. main.ts runs it as a process; tests run several in one process.
  */
 import type { DestinationStream } from 'pino';
+import { API_PATH_PREFIXES } from '../protocol/paths.ts';
 import type { Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -22,7 +23,6 @@ import { registerHealthRoutes } from './http/health-routes.ts';
 import { registerAuthRoutes } from './http/auth-routes.ts';
 import { registerStreamRoutes } from './http/stream-routes.ts';
 
-export const API_PREFIXES = ['/auth', '/users', '/streams', '/whip', '/whep', '/hls', '/healthz', '/readyz', '/metrics', '/api'];
 
 const CSP = [
   "default-src 'self'",
@@ -81,7 +81,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     bodyLimitBytes: config.http.bodyLimitBytes,
     corsOrigins: config.http.corsOrigins,
     trustProxy: config.http.trustProxy,
-    apiPrefixes: API_PREFIXES,
+    apiPrefixes: [...API_PATH_PREFIXES],
     log,
     metrics,
     staticFiles: new StaticFiles(config.http.clientDir),

@@ -19,7 +19,7 @@ export function api(baseUrl: string) {
       headers['content-type'] ??= 'application/json';
     }
     if (options.token) headers.authorization = `Bearer ${options.token}`;
-    const res = await fetch(baseUrl + path, { method, headers, body, signal: AbortSignal.timeout(15_000) });
+    const res = await fetch(baseUrl + path, { method, headers, body: body as BodyInit | undefined, signal: AbortSignal.timeout(15_000) });
     const text = await res.text();
     let parsed: unknown = undefined;
     if (text && (res.headers.get('content-type') ?? '').includes('json')) parsed = JSON.parse(text);
