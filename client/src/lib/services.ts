@@ -1,0 +1,40 @@
+import { createGlintApi, type GlintApi } from './api.ts';
+import { createHttpClient } from './http.ts';
+import { createRouter, type Router } from './router.ts';
+import { broadcastSessionChannel, createSession, webLocks, type Session } from '../state/session.ts';
+
+/** The long-lived objects every page may use; created once, in main.tsx. */
+export interface Services {
+  session: Session;
+  api: GlintApi;
+  router: Router;
+}
+
+export function createServices(win: Window): Services {
+  const fetch = win.fetch.bind(win);
+  const session = createSession({
+    fetch,
+    storage: safeStorage(win),
+    locks: webLocks(win.navigator),
+    channel: broadcastSessionChannel(),
+  });
+  const api = createGlintApi(createHttpClient({ fetch, tokens: session.tokens }));
+  const router = createRouter(win);
+  return { session, api, router };
+}
+
+/** localStorage, or a memory stand-in where storage is blocked (then logins last one page load). */
+function safeStorage(win: Window): Storage | Pick<Storage, 'getItem' | 'setItem' | 'removeItem'> {
+  try {
+    const storage = win.localStorage;
+    storage.getItem('glint.probe');
+    return storage;
+  } catch {
+    const data = new Map<string, string>();
+    return {
+      getItem: (key) => data.get(key) ?? null,
+      setItem: (key, value) => void data.set(key, value),
+      removeItem: (key) => void data.delete(key),
+    };
+  }
+}
