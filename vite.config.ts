@@ -6,8 +6,8 @@ import { API_PATH_PREFIXES } from './client/src/lib/api-paths.ts';
 
 const fromRoot = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
-/** Where `vite dev` sends API calls; `GLINT_API_URL=http://host:port` points it elsewhere. */
-const apiTarget = process.env.GLINT_API_URL || 'http://127.0.0.1:8080';
+/** Where `vite dev` sends API calls: the local server on PORT, or GLINT_API_URL=http://host:port. */
+const apiTarget = process.env.GLINT_API_URL || `http://127.0.0.1:${process.env.PORT || 8080}`;
 
 /** The server serves the client from CLIENT_DIR (default dist/client): build it there. */
 const outDir = process.env.CLIENT_DIR ? resolve(process.env.CLIENT_DIR) : fromRoot('./dist/client');
