@@ -20,3 +20,7 @@ export function isUuid(value: string): boolean {
 
 export const asUserId = (value: string) => value as UserId;
 export const asStreamId = (value: string) => value as StreamId;
+export type RouterId = Brand<string, 'RouterId'>;
+/** One WebRTC session (a WHIP publisher or a WHEP viewer); also its session URL id. */
+export type PeerId = Brand<string, 'PeerId'>;
+export type WorkerId = Brand<number, 'WorkerId'>;

@@ -1,0 +1,111 @@
+/**
+ * The channel between the server (control plane) and an sfu-worker process (media plane).
+ * Requests are answered once; events flow from the worker. The worker handles every method
+ * of SfuMethods (a missing handler is a compile error on its side).
+ */
+import type { PeerId, RouterId, StreamId } from './ids.ts';
+
+/** How a worker process is configured (passed at spawn). */
+export interface WorkerSettings {
+  workerId: number;
+  /** Address the UDP socket binds (RTC_BIND_ADDRESS). */
+  bindAddress: string;
+  /** Address written into our ICE candidates when it differs from the bound one (RTC_ANNOUNCED_ADDRESS). */
+  announcedAddress: string;
+  /** The one UDP port every peer of this worker shares. */
+  port: number;
+  /** STUN/TURN servers our side uses (rarely needed by a server with a public address). */
+  iceServers: string[];
+  /** Most peers this worker accepts; beyond it publish/view answer WORKER_FULL. */
+  maxPeers: number;
+  /** Seconds a peer may take to connect after its answer. */
+  connectTimeoutSeconds: number;
+  /** Bitrate (bps) we ask publishers not to exceed (REMB). */
+  maxPublishBitrate: number;
+  /** Shared DTLS certificate for every peer of the worker. */
+  certificatePemFile: string;
+  keyPemFile: string;
+  logLevel: string;
+}
+
+export type PeerRole = 'publisher' | 'viewer';
+
+export interface ProducerInfo {
+  kind: 'audio' | 'video';
+  codec: string;
+  payloadType: number;
+  clockRate: number;
+  profileLevelId?: string;
+}
+
+export interface WorkerStats {
+  routers: number;
+  publishers: number;
+  viewers: number;
+  /** RTP packets received from publishers / sent to viewers since start. */
+  packetsIn: number;
+  packetsOut: number;
+  /** Retransmissions answered from the packet cache. */
+  nacksAnswered: number;
+  keyframeRequests: number;
+  rssBytes: number;
+  cpuUserMicros: number;
+  cpuSystemMicros: number;
+}
+
+export interface RouterStats {
+  routerId: RouterId;
+  publishing: boolean;
+  viewers: number;
+  packetsIn: number;
+  packetsOut: number;
+  bitrateIn: number;
+}
+
+export interface SfuMethods {
+  createRouter: { req: { routerId: RouterId; streamId: StreamId }; res: Record<string, never> };
+  closeRouter: { req: { routerId: RouterId }; res: Record<string, never> };
+  /** WHIP: the publisher's offer in, our answer out. */
+  publish: { req: { routerId: RouterId; peerId: PeerId; offer: string }; res: { answer: string; producers: ProducerInfo[] } };
+  /** WHEP: a viewer's offer in, our answer out. */
+  view: { req: { routerId: RouterId; peerId: PeerId; offer: string }; res: { answer: string } };
+  /** Trickle ICE (RFC 8840): candidate lines for one m-section. */
+  addCandidates: { req: { peerId: PeerId; candidates: Array<{ candidate: string; mid: string }> }; res: { added: number } };
+  closePeer: { req: { peerId: PeerId }; res: Record<string, never> };
+  requestKeyframe: { req: { routerId: RouterId }; res: Record<string, never> };
+  getStats: { req: Record<string, never>; res: WorkerStats };
+  getRouterStats: { req: { routerId: RouterId }; res: RouterStats };
+}
+
+export type PeerCloseReason = 'closed' | 'failed' | 'timeout' | 'media-timeout' | 'b-frames' | 'worker';
+
+export interface SfuEvents {
+  /** The worker bound its UDP port and accepts requests. */
+  ready: { pid: number; port: number; address: string };
+  peerConnected: { peerId: PeerId; routerId: RouterId; role: PeerRole };
+  /** A peer ended for any reason other than closePeer/closeRouter from the server. */
+  peerClosed: { peerId: PeerId; routerId: RouterId; role: PeerRole; reason: PeerCloseReason; message: string };
+  /** The publisher's media started or stopped flowing (after a blip, or a reconnect). */
+  mediaFlowing: { routerId: RouterId; flowing: boolean };
+}
+
+export type SfuMethod = keyof SfuMethods;
+export type SfuEvent = keyof SfuEvents;
+
+export type SfuErrorCode =
+  | 'SDP_MALFORMED'
+  | 'SDP_UNSUPPORTED'
+  | 'ROUTER_NOT_FOUND'
+  | 'PEER_NOT_FOUND'
+  | 'ALREADY_PUBLISHING'
+  | 'NOT_PUBLISHING'
+  | 'WORKER_FULL'
+  | 'BAD_REQUEST'
+  | 'INTERNAL';
+
+/** Wire format of the channel (Node IPC, JSON). */
+export type ChannelMessage =
+  | { t: 'req'; id: number; method: SfuMethod; data: unknown }
+  | { t: 'res'; id: number; ok: true; data: unknown }
+  | { t: 'res'; id: number; ok: false; error: { code: SfuErrorCode; message: string } }
+  | { t: 'evt'; event: SfuEvent; data: unknown };

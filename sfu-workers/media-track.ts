@@ -1,0 +1,210 @@
+/**
+ * One outgoing track of a router (its audio or its video): takes the publisher's RTP,
+ * rewrites it into the router's own SSRC / sequence / timestamp space, and fans it out to
+ * every consumer. The outgoing space survives publisher reconnects, so viewers see one
+ * continuous stream. Per-packet code: no allocation, no await, no logging.
+ */
+import { PacketCache } from './packet-cache.ts';
+import { FrameKind, classifyH264, isVp8Keyframe, rtpPayloadOffset, rtpSeq, rtpSsrc, rtpTimestamp, rewriteRtp } from './rtp.ts';
+import { buildSenderReport } from './rtcp.ts';
+
+/** What a media track needs from a viewer's track (node-datachannel Track in production). */
+export interface ConsumerSink {
+  sendMessageBinary(buf: Buffer): boolean;
+}
+
+export interface Consumer {
+  sink: ConsumerSink;
+  payloadType: number;
+  /** Set once the viewer's track is open; packets are only sent to open consumers. */
+  open: boolean;
+  packetsSent: number;
+  /** Sink threw (closed underneath us): the owner removes it. */
+  broken: boolean;
+}
+
+export interface MediaTrackOptions {
+  kind: 'audio' | 'video';
+  codec: string;
+  clockRate: number;
+  ssrc: number;
+  cacheSize: number;
+  /** Called when a viewer needs a keyframe (throttling is the caller's). */
+  onKeyframeNeeded: () => void;
+  /** Called when an H.264 B-slice is seen. */
+  onBFrame: () => void;
+  now?: () => number;
+}
+
+const SEQ_GAP_RESET = 3000;
+
+export class MediaTrack {
+  readonly kind: 'audio' | 'video';
+  readonly codec: string;
+  readonly clockRate: number;
+  readonly ssrc: number;
+  readonly consumers: Consumer[] = [];
+  readonly cache: PacketCache;
+
+  // Mapping from the current source into the outgoing space.
+  private sourceSsrc = -1;
+  private seqOffset = 0;
+  private tsOffset = 0;
+  // Last packet sent out, to continue the outgoing space after a source change.
+  private lastOutSeq: number;
+  private lastOutTs: number;
+  private lastOutAt = 0;
+  private lastInSeq = -1;
+  /** Outgoing seq of the first packet of the most recent keyframe, and when it arrived. */
+  private keyframeSeq = -1;
+  private keyframeTs = -1;
+  private keyframeAt = 0;
+  private readonly now: () => number;
+
+  packetsIn = 0;
+  packetsOut = 0;
+  octetsOut = 0;
+  bytesIn = 0;
+
+  constructor(private readonly o: MediaTrackOptions) {
+    this.kind = o.kind;
+    this.codec = o.codec;
+    this.clockRate = o.clockRate;
+    this.ssrc = o.ssrc;
+    this.cache = new PacketCache(o.cacheSize);
+    this.now = o.now ?? (() => performance.now());
+    this.lastOutSeq = (Math.random() * 0x8000) | 0;
+    this.lastOutTs = (Math.random() * 0x7fffffff) >>> 0;
+  }
+
+  /** Forwards one RTP packet of the publisher (the buffer is rewritten in place and kept). */
+  forward(buf: Buffer): void {
+    const off = rtpPayloadOffset(buf);
+    if (off < 0) return;
+    const t = this.now();
+    const ssrc = rtpSsrc(buf);
+    const seq = rtpSeq(buf);
+    if (ssrc !== this.sourceSsrc || (this.lastInSeq >= 0 && seqDistance(this.lastInSeq, seq) > SEQ_GAP_RESET)) {
+      this.rebase(ssrc, seq, rtpTimestamp(buf), t);
+    }
+    this.lastInSeq = seq;
+    this.packetsIn++;
+    this.bytesIn += buf.length;
+
+    const outSeq = (seq + this.seqOffset) & 0xffff;
+    const outTs = (rtpTimestamp(buf) + this.tsOffset) >>> 0;
+    if (this.kind === 'video') {
+      const kind = this.codec === 'h264' ? classifyH264(buf, off) : isVp8Keyframe(buf, off) ? FrameKind.Key : FrameKind.Other;
+      if (kind === FrameKind.Key && outTs !== this.keyframeTs) {
+        // First packet of a new keyframe (SPS/PPS and the IDR slices share its timestamp).
+        this.keyframeSeq = outSeq;
+        this.keyframeTs = outTs;
+        this.keyframeAt = t;
+      } else if (kind === FrameKind.BSlice) {
+        this.o.onBFrame();
+      }
+    }
+    rewriteRtp(buf, buf[1]! & 0x7f, outSeq, outTs, this.ssrc);
+    if (seqNewer(outSeq, this.lastOutSeq)) {
+      this.lastOutSeq = outSeq;
+      this.lastOutTs = outTs;
+      this.lastOutAt = t;
+    }
+    this.cache.put(outSeq, buf);
+
+    const list = this.consumers;
+    for (let i = 0; i < list.length; i++) {
+      const c = list[i]!;
+      if (!c.open) continue;
+      this.send(c, buf);
+    }
+  }
+
+  private send(c: Consumer, buf: Buffer): void {
+    buf[1] = (buf[1]! & 0x80) | c.payloadType;
+    try {
+      c.sink.sendMessageBinary(buf);
+      c.packetsSent++;
+      this.packetsOut++;
+      this.octetsOut += buf.length;
+    } catch {
+      c.broken = true;
+      c.open = false;
+    }
+  }
+
+  /** A new source (first publisher, reconnect, SSRC change or a jump): continue our space. */
+  private rebase(ssrc: number, seq: number, ts: number, t: number): void {
+    const elapsed = this.lastOutAt > 0 ? Math.max(1, Math.round(((t - this.lastOutAt) * this.clockRate) / 1000)) : 0;
+    this.seqOffset = (this.lastOutSeq + 1 - seq) & 0xffff;
+    this.tsOffset = (this.lastOutTs + elapsed - ts) >>> 0;
+    this.sourceSsrc = ssrc;
+    this.lastInSeq = -1;
+    this.keyframeSeq = -1;
+    this.keyframeTs = -1;
+  }
+
+  /** Answers a viewer's NACK from the cache; returns true when the packet was resent. */
+  retransmit(c: Consumer, seq: number): boolean {
+    const buf = this.cache.get(seq);
+    if (!buf || !c.open) return false;
+    this.send(c, buf);
+    return true;
+  }
+
+  /**
+   * Primes a viewer whose track just opened: when the last keyframe is recent, replays
+   * from it so the first frame decodes without waiting for a new keyframe. Returns true
+   * when it did; otherwise the caller asks the publisher for a keyframe.
+   */
+  prime(c: Consumer, maxAgeMs: number): boolean {
+    if (this.keyframeSeq < 0 || this.now() - this.keyframeAt > maxAgeMs) return false;
+    for (let s = this.keyframeSeq; ; s = (s + 1) & 0xffff) {
+      const buf = this.cache.get(s);
+      if (buf) this.send(c, buf);
+      if (s === this.lastOutSeq) break;
+    }
+    return true;
+  }
+
+  /** The publisher's sender report, translated into our space, for every consumer. */
+  senderReport(ntpHigh: number, ntpLow: number, rtpTimestamp: number, ssrc: number): void {
+    if (ssrc !== this.sourceSsrc) return;
+    const report = buildSenderReport(this.ssrc, ntpHigh, ntpLow, (rtpTimestamp + this.tsOffset) >>> 0, this.packetsOut, this.octetsOut);
+    for (const c of this.consumers) {
+      if (!c.open) continue;
+      try {
+        c.sink.sendMessageBinary(report);
+      } catch {
+        c.broken = true;
+        c.open = false;
+      }
+    }
+  }
+
+  add(c: Consumer): void {
+    this.consumers.push(c);
+  }
+
+  remove(c: Consumer): void {
+    const i = this.consumers.indexOf(c);
+    if (i >= 0) this.consumers.splice(i, 1);
+  }
+
+  /** Time since the last forwarded packet, in ms (Infinity before the first). */
+  idleFor(): number {
+    return this.lastOutAt > 0 ? this.now() - this.lastOutAt : Infinity;
+  }
+}
+
+/** Forward distance from a to b in 16-bit sequence space (0..65535). */
+function seqDistance(a: number, b: number): number {
+  const d = (b - a) & 0xffff;
+  return d > 0x8000 ? 0x10000 - d : d;
+}
+
+/** True when sequence number a is newer than b (RFC 1982 serial arithmetic). */
+export function seqNewer(a: number, b: number): boolean {
+  const d = (a - b) & 0xffff;
+  return d !== 0 && d < 0x8000;
+}

@@ -1,0 +1,89 @@
+/**
+ * Creating a libdatachannel PeerConnection for one WHIP/WHEP session and negotiating it:
+ * our tracks (one codec each) are added before the offer is applied, so the answer offers
+ * exactly what we chose and nothing libdatachannel cannot do (no transport-cc, no RTX).
+ */
+import nodeDataChannel from 'node-datachannel';
+import type { PeerConnection, Track } from 'node-datachannel';
+import type { WorkerSettings } from '../protocol/sfu.ts';
+import { announceCandidates, type CodecChoice } from './sdp.ts';
+
+const { PeerConnection: PC, Video, Audio } = nodeDataChannel;
+
+export interface SendSsrc {
+  ssrc: number;
+  cname: string;
+  msid: string;
+  trackId: string;
+}
+
+export interface Negotiated {
+  pc: PeerConnection;
+  tracks: Map<'audio' | 'video', Track>;
+  answer: string;
+}
+
+export class NegotiationError extends Error {}
+
+/**
+ * Builds the peer, applies the offer and resolves with our answer (candidates included:
+ * the single mux port is known at once, so no trickle from our side is needed).
+ */
+export async function negotiate(
+  settings: WorkerSettings,
+  peerId: string,
+  offer: string,
+  choices: CodecChoice[],
+  direction: 'RecvOnly' | 'SendOnly',
+  sendSsrcs?: Map<'audio' | 'video', SendSsrc>,
+): Promise<Negotiated> {
+  const pc = new PC(peerId, {
+    iceServers: settings.iceServers,
+    bindAddress: settings.bindAddress,
+    enableIceUdpMux: true,
+    portRangeBegin: settings.port,
+    portRangeEnd: settings.port,
+    ...(settings.certificatePemFile ? { certificatePemFile: settings.certificatePemFile, keyPemFile: settings.keyPemFile } : {}),
+  });
+  try {
+    const tracks = new Map<'audio' | 'video', Track>();
+    for (const c of choices) {
+      const media = c.kind === 'video' ? new Video(c.mid, direction) : new Audio(c.mid, direction);
+      if (c.codec === 'h264') (media as InstanceType<typeof Video>).addH264Codec(c.payloadType, c.fmtp || undefined);
+      else if (c.codec === 'vp8') (media as InstanceType<typeof Video>).addVP8Codec(c.payloadType);
+      else if (c.codec === 'opus') (media as InstanceType<typeof Audio>).addOpusCodec(c.payloadType, c.fmtp || undefined);
+      else throw new NegotiationError(`codec ${c.codec} is not supported`);
+      if (c.kind === 'video') media.parseSdpLine(`a=rtcp-fb:${c.payloadType} ccm fir`);
+      const send = sendSsrcs?.get(c.kind);
+      if (send) media.addSSRC(send.ssrc, send.cname, send.msid, send.trackId);
+      tracks.set(c.kind, pc.addTrack(media));
+    }
+    const gathered = new Promise<void>((resolve) => {
+      pc.onGatheringStateChange((state) => {
+        if (state === 'complete') resolve();
+      });
+    });
+    try {
+      pc.setRemoteDescription(offer, 'offer');
+    } catch (err) {
+      throw new NegotiationError(`the offer was refused: ${(err as Error).message}`);
+    }
+    await withTimeout(gathered, 5_000);
+    const local = pc.localDescription();
+    if (!local || local.type !== 'answer') throw new NegotiationError('no answer was produced for this offer');
+    return { pc, tracks, answer: announceCandidates(local.sdp, settings.announcedAddress) };
+  } catch (err) {
+    pc.close();
+    throw err;
+  }
+}
+
+function withTimeout(p: Promise<void>, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new NegotiationError('ICE gathering did not complete')), ms);
+    p.then(() => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,377 @@
+/**
+ * A router carries one live stream inside a worker: the publisher's tracks come in, each
+ * MediaTrack fans them out to the viewers' tracks. RTCP: viewers' PLI/FIR become a
+ * throttled keyframe request to the publisher, their NACKs are answered from the packet
+ * cache, the publisher's sender reports are translated for viewers, and the publisher gets
+ * receiver reports and a REMB cap from us.
+ */
+import { randomInt } from 'node:crypto';
+import type { PeerConnection, Track } from 'node-datachannel';
+import type { PeerId, RouterId, StreamId } from '../protocol/ids.ts';
+import type { PeerCloseReason, PeerRole, ProducerInfo, RouterStats, WorkerSettings } from '../protocol/sfu.ts';
+import { MediaTrack, type Consumer } from './media-track.ts';
+import { negotiate, type SendSsrc } from './peer-connection.ts';
+import { ReceiveStats } from './receive-stats.ts';
+import { buildPli, buildReceiverReport, buildRemb, visitRtcp, type ReportBlock } from './rtcp.ts';
+import { isRtcp, rtpSeq, rtpSsrc, rtpTimestamp } from './rtp.ts';
+import { chooseViewCodecs, type CodecChoice, type SdpOffer } from './sdp.ts';
+
+export class SfuError extends Error {
+  constructor(
+    readonly code: import('../protocol/sfu.ts').SfuErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface RouterEvents {
+  peerConnected(peerId: PeerId, role: PeerRole): void;
+  peerClosed(peerId: PeerId, role: PeerRole, reason: PeerCloseReason, message: string): void;
+  mediaFlowing(flowing: boolean): void;
+}
+
+/** Keyframe requests to one publisher: at most one per this interval, the rest coalesced. */
+const KEYFRAME_INTERVAL_MS = 500;
+/** A joining viewer is primed from the cached keyframe when it is at most this old. */
+const PRIME_MAX_AGE_MS = 600;
+/** No publisher packet for this long: the stream's media stopped. */
+const MEDIA_IDLE_MS = 4_000;
+
+interface Peer {
+  id: PeerId;
+  role: PeerRole;
+  pc: PeerConnection;
+  tracks: Map<'audio' | 'video', Track>;
+  connected: boolean;
+  closed: boolean;
+  connectTimer: NodeJS.Timeout | undefined;
+}
+
+interface Publisher extends Peer {
+  role: 'publisher';
+  choices: CodecChoice[];
+  stats: Map<number, ReceiveStats>;
+  rtcpSsrc: number;
+}
+
+interface Viewer extends Peer {
+  role: 'viewer';
+  consumers: Map<'audio' | 'video', Consumer>;
+}
+
+export class Router {
+  private publisher: Publisher | undefined;
+  private readonly viewers = new Map<PeerId, Viewer>();
+  private readonly tracks = new Map<'audio' | 'video', MediaTrack>();
+  private lastKeyframeRequest = -Infinity;
+  private keyframeTimer: NodeJS.Timeout | undefined;
+  private readonly timer: NodeJS.Timeout;
+  private flowing = false;
+  private closed = false;
+  keyframeRequests = 0;
+  nacksAnswered = 0;
+  private bytesInAtLastTick = 0;
+  private lastTickAt = performance.now();
+  private bitrateIn = 0;
+
+  constructor(
+    readonly id: RouterId,
+    readonly streamId: StreamId,
+    private readonly settings: WorkerSettings,
+    private readonly events: RouterEvents,
+  ) {
+    this.timer = setInterval(() => this.tick(), 1000);
+  }
+
+  get peerCount(): number {
+    return this.viewers.size + (this.publisher ? 1 : 0);
+  }
+
+  get viewerCount(): number {
+    return this.viewers.size;
+  }
+
+  get isPublishing(): boolean {
+    return !!this.publisher && !this.publisher.closed;
+  }
+
+  producers(): ProducerInfo[] {
+    return [...this.tracks.values()].map((t) => {
+      const choice = this.publisher?.choices.find((c) => c.kind === t.kind);
+      return {
+        kind: t.kind,
+        codec: t.codec,
+        payloadType: choice?.payloadType ?? 0,
+        clockRate: t.clockRate,
+        ...(choice?.profileLevelId ? { profileLevelId: choice.profileLevelId } : {}),
+      };
+    });
+  }
+
+  async publish(peerId: PeerId, offer: SdpOffer, choices: CodecChoice[]): Promise<string> {
+    if (this.publisher && !this.publisher.closed) throw new SfuError('ALREADY_PUBLISHING', 'this stream already has a publisher');
+    // A reconnecting publisher with another codec cannot continue the viewers' tracks.
+    for (const c of choices) {
+      const existing = this.tracks.get(c.kind);
+      if (existing && (existing.codec !== c.codec || existing.clockRate !== c.clockRate)) this.resetTracks('the publisher changed codec');
+    }
+    const { pc, tracks, answer } = await negotiate(this.settings, peerId, offer.raw, choices, 'RecvOnly');
+    const pub: Publisher = {
+      id: peerId, role: 'publisher', pc, tracks, connected: false, closed: false, connectTimer: undefined,
+      choices, stats: new Map(), rtcpSsrc: randomInt(1, 0xffffffff),
+    };
+    this.publisher = pub;
+    for (const c of choices) {
+      if (!this.tracks.has(c.kind)) {
+        this.tracks.set(c.kind, new MediaTrack({
+          kind: c.kind, codec: c.codec, clockRate: c.clockRate, ssrc: randomInt(1, 0xffffffff),
+          cacheSize: c.kind === 'video' ? 2048 : 256,
+          onKeyframeNeeded: () => this.requestKeyframe(),
+          onBFrame: () => this.closePeer(pub, 'b-frames', 'the H.264 stream has B-frames, which browsers cannot play over WebRTC: set bframes=0 in the encoder (x264: tune=zerolatency)'),
+        }));
+      }
+      const media = this.tracks.get(c.kind)!;
+      const track = tracks.get(c.kind)!;
+      track.onMessage((buf) => {
+        if (pub.closed) return;
+        if (isRtcp(buf)) {
+          visitRtcp(buf, {
+            senderReport: (ssrc, ntpHigh, ntpLow, rtpTs) => {
+              pub.stats.get(ssrc)?.onSenderReport(ntpHigh, ntpLow, performance.now());
+              media.senderReport(ntpHigh, ntpLow, rtpTs, ssrc);
+            },
+          });
+          return;
+        }
+        if (buf.length < 12) return;
+        const ssrc = rtpSsrc(buf);
+        let stats = pub.stats.get(ssrc);
+        if (!stats) pub.stats.set(ssrc, (stats = new ReceiveStats(ssrc, c.kind, media.clockRate)));
+        stats.onPacket(rtpSeq(buf), rtpTimestamp(buf), performance.now());
+        media.forward(buf);
+      });
+    }
+    this.watchState(pub);
+    return answer;
+  }
+
+  async view(peerId: PeerId, offer: SdpOffer): Promise<string> {
+    if (!this.isPublishing || this.tracks.size === 0) throw new SfuError('NOT_PUBLISHING', 'the stream is not being published');
+    const chosen = chooseViewCodecs(offer, this.producers());
+    if (!chosen.ok) throw new SfuError('SDP_UNSUPPORTED', chosen.reason);
+    const ssrcs = new Map<'audio' | 'video', SendSsrc>();
+    for (const c of chosen.choices) {
+      const t = this.tracks.get(c.kind)!;
+      ssrcs.set(c.kind, { ssrc: t.ssrc, cname: `glint-${this.streamId.slice(0, 8)}`, msid: `glint-${this.streamId}`, trackId: `${c.kind}-${this.id}` });
+    }
+    // Ask for a keyframe now: it is likely cached by the time the viewer's track opens.
+    this.requestKeyframe();
+    const { pc, tracks, answer } = await negotiate(this.settings, peerId, offer.raw, chosen.choices, 'SendOnly', ssrcs);
+    const viewer: Viewer = { id: peerId, role: 'viewer', pc, tracks, connected: false, closed: false, connectTimer: undefined, consumers: new Map() };
+    this.viewers.set(peerId, viewer);
+    for (const c of chosen.choices) {
+      const media = this.tracks.get(c.kind)!;
+      const track = tracks.get(c.kind)!;
+      const consumer: Consumer = { sink: track, payloadType: c.payloadType, open: false, packetsSent: 0, broken: false };
+      viewer.consumers.set(c.kind, consumer);
+      media.add(consumer);
+      track.onOpen(() => {
+        if (viewer.closed) return;
+        consumer.open = true;
+        if (c.kind === 'video' && !media.prime(consumer, PRIME_MAX_AGE_MS)) this.requestKeyframe();
+      });
+      track.onMessage((buf) => {
+        if (viewer.closed || !isRtcp(buf)) return;
+        visitRtcp(buf, {
+          keyframeRequest: () => this.requestKeyframe(),
+          nack: (_ssrc, seq) => {
+            if (media.retransmit(consumer, seq)) this.nacksAnswered++;
+          },
+        });
+      });
+    }
+    this.watchState(viewer);
+    return answer;
+  }
+
+  /** Asks the publisher for a keyframe, at most once per KEYFRAME_INTERVAL_MS. */
+  requestKeyframe(): void {
+    const wait = this.lastKeyframeRequest + KEYFRAME_INTERVAL_MS - performance.now();
+    if (wait > 0) {
+      this.keyframeTimer ??= setTimeout(() => {
+        this.keyframeTimer = undefined;
+        this.requestKeyframe();
+      }, wait);
+      return;
+    }
+    const pub = this.publisher;
+    const track = pub?.tracks.get('video');
+    if (!pub || pub.closed || !track) return;
+    // The SSRC the publisher sends video on (the newest one, should it have changed).
+    let mediaSsrc: number | undefined;
+    for (const stats of pub.stats.values()) if (stats.kind === 'video') mediaSsrc = stats.ssrc;
+    if (mediaSsrc === undefined) return;
+    this.lastKeyframeRequest = performance.now();
+    this.keyframeRequests++;
+    sendRtcp(track, buildPli(pub.rtcpSsrc, mediaSsrc));
+  }
+
+  hasPeer(peerId: PeerId): boolean {
+    return this.publisher?.id === peerId || this.viewers.has(peerId);
+  }
+
+  addCandidate(peerId: PeerId, candidate: string, mid: string): void {
+    const peer = this.publisher?.id === peerId ? this.publisher : this.viewers.get(peerId);
+    if (!peer || peer.closed) throw new SfuError('PEER_NOT_FOUND', 'no such session');
+    peer.pc.addRemoteCandidate(candidate, mid);
+  }
+
+  /** Closes a peer at the server's request (no peerClosed event). */
+  closePeerById(peerId: PeerId): boolean {
+    const peer = this.publisher?.id === peerId ? this.publisher : this.viewers.get(peerId);
+    if (!peer) return false;
+    this.teardown(peer);
+    return true;
+  }
+
+  stats(): RouterStats {
+    let packetsIn = 0;
+    let packetsOut = 0;
+    for (const t of this.tracks.values()) {
+      packetsIn += t.packetsIn;
+      packetsOut += t.packetsOut;
+    }
+    return { routerId: this.id, publishing: this.isPublishing, viewers: this.viewers.size, packetsIn, packetsOut, bitrateIn: this.bitrateIn };
+  }
+
+  counters(): { packetsIn: number; packetsOut: number } {
+    let packetsIn = 0;
+    let packetsOut = 0;
+    for (const t of this.tracks.values()) {
+      packetsIn += t.packetsIn;
+      packetsOut += t.packetsOut;
+    }
+    return { packetsIn, packetsOut };
+  }
+
+  /** Closes every peer (no events: the server asked for it) and stops timers. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    clearTimeout(this.keyframeTimer);
+    if (this.publisher) this.teardown(this.publisher);
+    for (const v of [...this.viewers.values()]) this.teardown(v);
+  }
+
+  /** Every peer is lost with the worker: report them (used on fatal errors). */
+  peerIds(): Array<{ peerId: PeerId; role: PeerRole }> {
+    const out: Array<{ peerId: PeerId; role: PeerRole }> = [...this.viewers.keys()].map((peerId) => ({ peerId, role: 'viewer' as const }));
+    if (this.publisher && !this.publisher.closed) out.push({ peerId: this.publisher.id, role: 'publisher' });
+    return out;
+  }
+
+  private watchState(peer: Publisher | Viewer): void {
+    peer.connectTimer = setTimeout(() => {
+      if (!peer.connected) this.closePeer(peer, 'timeout', `not connected within ${this.settings.connectTimeoutSeconds} s (ICE/DTLS did not complete)`);
+    }, this.settings.connectTimeoutSeconds * 1000);
+    peer.pc.onStateChange((state) => {
+      if (peer.closed) return;
+      if (state === 'connected' && !peer.connected) {
+        peer.connected = true;
+        clearTimeout(peer.connectTimer);
+        this.events.peerConnected(peer.id, peer.role);
+      } else if (state === 'failed') {
+        this.closePeer(peer, 'failed', 'the connection failed');
+      } else if (state === 'closed') {
+        this.closePeer(peer, 'closed', 'the peer closed the connection');
+      }
+    });
+  }
+
+  /** Ends a peer on our side and reports it to the server. */
+  private closePeer(peer: Publisher | Viewer, reason: PeerCloseReason, message: string): void {
+    if (peer.closed) return;
+    this.teardown(peer);
+    this.events.peerClosed(peer.id, peer.role, reason, message);
+  }
+
+  private teardown(peer: Publisher | Viewer): void {
+    if (peer.closed) return;
+    peer.closed = true;
+    clearTimeout(peer.connectTimer);
+    if (peer.role === 'viewer') {
+      for (const [kind, consumer] of peer.consumers) {
+        consumer.open = false;
+        this.tracks.get(kind)?.remove(consumer);
+      }
+      this.viewers.delete(peer.id);
+    } else if (this.publisher === peer) {
+      this.publisher = undefined;
+      if (this.flowing) {
+        this.flowing = false;
+        this.events.mediaFlowing(false);
+      }
+    }
+    try {
+      peer.pc.close();
+    } catch {
+      // Already closed underneath us.
+    }
+  }
+
+  private resetTracks(why: string): void {
+    for (const v of [...this.viewers.values()]) this.closePeer(v, 'closed', why);
+    this.tracks.clear();
+  }
+
+  private tick(): void {
+    const now = performance.now();
+    let bytesIn = 0;
+    for (const t of this.tracks.values()) {
+      bytesIn += t.bytesIn;
+      // Viewers whose tracks broke under us (closed without a state change) are dropped.
+      for (const c of t.consumers) if (c.broken) this.dropBroken(c);
+    }
+    const seconds = (now - this.lastTickAt) / 1000;
+    this.bitrateIn = seconds > 0 ? Math.round(((bytesIn - this.bytesInAtLastTick) * 8) / seconds) : 0;
+    this.bytesInAtLastTick = bytesIn;
+    this.lastTickAt = now;
+    const flowing = !!this.publisher && [...this.tracks.values()].some((t) => t.idleFor() < MEDIA_IDLE_MS);
+    if (flowing !== this.flowing) {
+      this.flowing = flowing;
+      this.events.mediaFlowing(flowing);
+    }
+    const pub = this.publisher;
+    if (pub && pub.connected && !pub.closed) this.sendReceiverReports(pub, now);
+  }
+
+  private dropBroken(c: Consumer): void {
+    for (const v of this.viewers.values()) {
+      for (const vc of v.consumers.values()) if (vc === c) return this.closePeer(v, 'closed', 'the viewer track closed');
+    }
+  }
+
+  private sendReceiverReports(pub: Publisher, now: number): void {
+    for (const [kind, track] of pub.tracks) {
+      const blocks: ReportBlock[] = [];
+      for (const stats of pub.stats.values()) {
+        if (stats.kind !== kind) continue;
+        const block = stats.report(now);
+        if (block) blocks.push(block);
+      }
+      if (blocks.length === 0) continue;
+      const rr = buildReceiverReport(pub.rtcpSsrc, blocks);
+      sendRtcp(track, kind === 'video' ? Buffer.concat([rr, buildRemb(pub.rtcpSsrc, this.settings.maxPublishBitrate, blocks.map((b) => b.ssrc))]) : rr);
+    }
+  }
+}
+
+function sendRtcp(track: Track, packet: Buffer): void {
+  try {
+    track.sendMessageBinary(packet);
+  } catch {
+    // The track closed meanwhile; the state handler cleans up.
+  }
+}
