@@ -30,6 +30,17 @@ export const ERRORS = {
   STREAM_NOT_FOUND: { status: 404, description: 'No stream has this id.' },
   NOT_STREAM_OWNER: { status: 403, description: 'Only the owner of the stream may do this.' },
 
+  // Media sessions (WHIP / WHEP)
+  STREAM_KEY_INVALID: { status: 401, description: 'WHIP needs `Authorization: Bearer <stream key>` with the current key of a stream.' },
+  SDP_MALFORMED: { status: 400, description: 'The SDP offer cannot be parsed; the message says which line or attribute.' },
+  SDP_UNSUPPORTED: { status: 422, description: 'The offer is valid SDP but asks for something Glint does not do (codec, direction, simulcast, unbundled media); the message says what.' },
+  STREAM_ALREADY_PUBLISHING: { status: 409, description: 'Another encoder is publishing this stream right now.' },
+  STREAM_NOT_LIVE: { status: 409, description: 'Nothing is being published on this stream yet; `Retry-After` says when to try again.' },
+  SESSION_NOT_FOUND: { status: 404, description: 'No WHIP/WHEP session has this URL (it ended, or never existed).' },
+  ICE_RESTART_UNSUPPORTED: { status: 422, description: 'ICE restarts are not supported: start a new session (POST again).' },
+  PRECONDITION_FAILED: { status: 412, description: '`If-Match` does not match the session\'s current ETag.' },
+  MEDIA_UNAVAILABLE: { status: 503, description: 'No media worker can take the session now (starting, restarting or full); `Retry-After` says when to try again.' },
+
   // Server side
   RATE_LIMITED: { status: 429, description: 'Too many requests; `Retry-After` says when to try again.' },
   SERVICE_UNAVAILABLE: { status: 503, description: 'The server is starting, draining or a dependency is down; retry later.' },

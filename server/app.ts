@@ -22,6 +22,12 @@ import { StaticFiles } from './http/static-files.ts';
 import { registerHealthRoutes } from './http/health-routes.ts';
 import { registerAuthRoutes } from './http/auth-routes.ts';
 import { registerStreamRoutes } from './http/stream-routes.ts';
+import { availableParallelism } from 'node:os';
+import { WorkerPool } from './sfu/worker-pool.ts';
+import { ensureDtlsCertificate } from './sfu/certificate.ts';
+import { MediaService } from './media/media-service.ts';
+import { registerWhipRoutes } from './whip/whip-routes.ts';
+import { registerWhepRoutes } from './whep/whep-routes.ts';
 
 
 const CSP = [
@@ -48,6 +54,8 @@ export interface App {
   readonly db: Database;
   readonly bus: Bus;
   readonly metrics: Metrics;
+  readonly media: MediaService;
+  readonly workers: WorkerPool;
   /** Base URL browsers and encoders use (PUBLIC_URL, else http://localhost:<port>). */
   publicUrl(): string;
   start(): Promise<void>;
@@ -99,11 +107,36 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     loginWindowSeconds: config.auth.loginWindowSeconds,
     log: log.child({ component: 'auth' }),
   });
+  const streamsRepo = new StreamsRepo(db.db);
   const streams = new StreamService({
-    streams: new StreamsRepo(db.db),
+    streams: streamsRepo,
     keys: new StreamKeys(secrets.streamKeyEncryptionKey),
     ingestUrl: () => `${publicUrl()}/whip`,
     log: log.child({ component: 'streams' }),
+  });
+
+  const workers = new WorkerPool({
+    count: config.rtc.workers || availableParallelism(),
+    portBase: config.rtc.portBase,
+    log: log.child({ component: 'sfu' }),
+    base: {
+      bindAddress: config.rtc.bindAddress,
+      announcedAddress: config.rtc.announcedAddress,
+      iceServers: [],
+      maxPeers: config.rtc.maxPeersPerWorker,
+      connectTimeoutSeconds: config.rtc.connectTimeoutSeconds,
+      maxPublishBitrate: config.rtc.maxPublishBitrate,
+      logLevel: config.log.level,
+      ...ensureDtlsCertificate(config.dataDir, log),
+    },
+  });
+  const media = new MediaService({
+    pool: workers,
+    streams,
+    streamsRepo,
+    maxPeersPerWorker: config.rtc.maxPeersPerWorker,
+    reconnectGraceSeconds: config.rtc.reconnectGraceSeconds,
+    log: log.child({ component: 'media' }),
   });
 
   registerHealthRoutes(http.router, {
@@ -114,7 +147,9 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     },
   });
   registerAuthRoutes(http.router, auth, streams);
-  registerStreamRoutes(http.router, auth, streams);
+  registerStreamRoutes(http.router, auth, streams, media);
+  registerWhipRoutes(http.router, media, config.rtc.iceServers);
+  registerWhepRoutes(http.router, media, streams, config.rtc.iceServers);
 
   let stopping: Promise<void> | undefined;
   return {
@@ -124,8 +159,16 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     db,
     bus,
     metrics,
+    media,
+    workers,
     publicUrl,
     async start() {
+      try {
+        await workers.start();
+      } catch (err) {
+        await workers.close();
+        throw err;
+      }
       const port = await http.listen();
       log.info({ host: config.http.host, port, url: publicUrl() }, 'listening');
     },
@@ -133,6 +176,8 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     stop() {
       stopping ??= (async () => {
         await http.drain(config.http.shutdownTimeoutMs);
+        await media.close();
+        await workers.close();
         await bus.close();
         await db.close();
         log.info('stopped');

@@ -43,6 +43,19 @@ const ConfigSchema = z.strictObject({
   streams: z.strictObject({
     keyEncryptionKey: z.string(),
   }),
+  rtc: z.strictObject({
+    /** sfu-worker processes; 0 = one per CPU core. */
+    workers: z.number().int().min(0).max(256),
+    bindAddress: z.string().min(1),
+    announcedAddress: z.string(),
+    portBase: z.number().int().min(1).max(65535),
+    maxPeersPerWorker: z.number().int().min(1),
+    connectTimeoutSeconds: z.number().int().min(1),
+    reconnectGraceSeconds: z.number().int().min(0),
+    maxPublishBitrate: z.number().int().min(100_000),
+    /** Offered to browsers and encoders as Link: rel="ice-server" (STUN/TURN). */
+    iceServers: z.array(z.strictObject({ urls: z.string().regex(/^(stun|stuns|turn|turns):/, 'must be a stun: or turn: URL'), username: z.string().optional(), credential: z.string().optional() })),
+  }),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -73,9 +86,20 @@ export const DEFAULTS: Config = {
     loginWindowSeconds: 900,
   },
   streams: { keyEncryptionKey: '' },
+  rtc: {
+    workers: 0,
+    bindAddress: '0.0.0.0',
+    announcedAddress: '',
+    portBase: 40000,
+    maxPeersPerWorker: 500,
+    connectTimeoutSeconds: 15,
+    reconnectGraceSeconds: 20,
+    maxPublishBitrate: 4_000_000,
+    iceServers: [],
+  },
 };
 
-type EnvKind = 'string' | 'int' | 'bool' | 'list';
+type EnvKind = 'string' | 'int' | 'bool' | 'list' | 'json';
 /** Environment variable -> config path. Part of the public contract: manifests use these names. */
 export const ENV_VARS: ReadonlyArray<{ env: string; path: string; kind: EnvKind }> = [
   { env: 'HOST', path: 'http.host', kind: 'string' },
@@ -98,6 +122,15 @@ export const ENV_VARS: ReadonlyArray<{ env: string; path: string; kind: EnvKind 
   { env: 'LOGIN_MAX_FAILURES_PER_IP', path: 'auth.loginMaxFailuresPerIp', kind: 'int' },
   { env: 'LOGIN_WINDOW_SECONDS', path: 'auth.loginWindowSeconds', kind: 'int' },
   { env: 'STREAM_KEY_ENCRYPTION_KEY', path: 'streams.keyEncryptionKey', kind: 'string' },
+  { env: 'RTC_WORKERS', path: 'rtc.workers', kind: 'int' },
+  { env: 'RTC_BIND_ADDRESS', path: 'rtc.bindAddress', kind: 'string' },
+  { env: 'RTC_ANNOUNCED_ADDRESS', path: 'rtc.announcedAddress', kind: 'string' },
+  { env: 'RTC_PORT_BASE', path: 'rtc.portBase', kind: 'int' },
+  { env: 'RTC_MAX_PEERS_PER_WORKER', path: 'rtc.maxPeersPerWorker', kind: 'int' },
+  { env: 'RTC_CONNECT_TIMEOUT_SECONDS', path: 'rtc.connectTimeoutSeconds', kind: 'int' },
+  { env: 'RTC_RECONNECT_GRACE_SECONDS', path: 'rtc.reconnectGraceSeconds', kind: 'int' },
+  { env: 'RTC_MAX_PUBLISH_BITRATE', path: 'rtc.maxPublishBitrate', kind: 'int' },
+  { env: 'RTC_ICE_SERVERS', path: 'rtc.iceServers', kind: 'json' },
 ];
 
 export class ConfigError extends Error {
@@ -120,6 +153,12 @@ function parseEnvValue(name: string, raw: string, kind: EnvKind): unknown {
     }
     case 'list':
       return raw.split(',').map((s) => s.trim()).filter(Boolean);
+    case 'json':
+      try {
+        return JSON.parse(raw);
+      } catch {
+        throw new ConfigError(`${name} must be JSON, got "${raw}"`);
+      }
   }
 }
 

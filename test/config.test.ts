@@ -70,7 +70,7 @@ describe('configuration', () => {
     for (const [path, value] of leaves) {
       const row = rows.get(path)!;
       expect(ENV_VARS.find((e) => e.path === path)?.env, path).toBe(row.env);
-      const shown = Array.isArray(value) ? value.join(',') : value === '' ? '""' : String(value);
+      const shown = Array.isArray(value) ? (value.length > 0 && value.every((v) => typeof v === 'string') ? value.join(',') : JSON.stringify(value)) : value === '' ? '""' : String(value);
       expect(row.def, path).toBe(shown);
     }
   });

@@ -12,7 +12,7 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { AppError, BadRequestError, issuesFromZod } from '../errors.ts';
 import type { ErrorBody } from '../../protocol/errors.ts';
-import { Router, type Method, type Reply, type RequestContext, type Route } from './router.ts';
+import { Router, type Method, type Reply, type RequestContext, type Route, type StreamSink } from './router.ts';
 import type { StaticFiles } from './static-files.ts';
 
 export interface HttpServerOptions {
@@ -46,6 +46,7 @@ const SECURITY_HEADERS: Record<string, string> = {
 interface Pending {
   aborted: boolean;
   done: boolean;
+  onAbort?: () => void;
 }
 
 export class HttpServer {
@@ -55,6 +56,7 @@ export class HttpServer {
   private inflight = 0;
   private draining = false;
   private idleWaiters: Array<() => void> = [];
+  private readonly streams = new Set<StreamSink>();
   private boundPort = 0;
 
   constructor(private readonly o: HttpServerOptions) {
@@ -91,6 +93,7 @@ export class HttpServer {
       uWS.us_listen_socket_close(this.listenSocket);
       this.listenSocket = null;
     }
+    for (const s of [...this.streams]) s.end();
     if (this.inflight === 0) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, timeoutMs);
@@ -118,6 +121,7 @@ export class HttpServer {
     res.onAborted(() => {
       state.aborted = true;
       this.finish(state);
+      state.onAbort?.();
     });
     this.inflight++;
 
@@ -135,10 +139,12 @@ export class HttpServer {
         body = reply.body;
       }
       if (this.draining) closeConnection = true;
+      const streaming = reply.stream && method !== 'HEAD';
       res.cork(() => {
         res.writeStatus(`${status} ${STATUS_CODES[status] ?? ''}`);
         for (const [k, v] of Object.entries(outHeaders)) res.writeHeader(k, v);
-        if (method === 'HEAD' || status === 204 || status === 304) res.endWithoutBody(method === 'HEAD' ? Buffer.byteLength(body) : undefined, closeConnection);
+        if (streaming) res.write('');
+        else if (method === 'HEAD' || status === 204 || status === 304) res.endWithoutBody(method === 'HEAD' ? Buffer.byteLength(body) : undefined, closeConnection);
         else res.end(body, closeConnection);
       });
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -147,6 +153,7 @@ export class HttpServer {
       const level = status >= 500 ? 'error' : routeLabel.startsWith('static') || routeLabel === '/healthz' || routeLabel === '/metrics' ? 'debug' : 'info';
       log[level]({ method, path, route: routeLabel, status, ms: Math.round(seconds * 1e4) / 10, ip }, 'request');
       this.finish(state);
+      if (streaming) this.openStream(res, state, reply.stream!);
     };
     const sendError = (err: unknown) => {
       const { status, body, extra, close } = this.errorReply(err, requestId, log);
@@ -202,6 +209,49 @@ export class HttpServer {
       chunks.push(Buffer.from(chunk.slice(0)));
       if (isLast) run(Buffer.concat(chunks));
     });
+  }
+
+  /** Long-lived responses (SSE) stay open outside the in-flight count; drain ends them. */
+  private openStream(res: uWS.HttpResponse, state: Pending, start: (sink: StreamSink) => void): void {
+    const closers: Array<() => void> = [];
+    let closed = false;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      this.streams.delete(sink);
+      for (const c of closers) c();
+    };
+    const sink: StreamSink = {
+      get closed() {
+        return closed || state.aborted;
+      },
+      write: (chunk) => {
+        if (closed || state.aborted) return false;
+        let ok = true;
+        res.cork(() => {
+          ok = res.write(chunk);
+        });
+        return ok || !state.aborted;
+      },
+      end: () => {
+        if (closed) return;
+        if (!state.aborted) res.cork(() => res.end());
+        close();
+      },
+      onClose: (cb) => {
+        if (closed) cb();
+        else closers.push(cb);
+      },
+    };
+    this.streams.add(sink);
+    // uWS reports the client going away through onAborted, which was set at the start.
+    const prior = state.onAbort;
+    state.onAbort = () => {
+      prior?.();
+      close();
+    };
+    if (state.aborted) close();
+    else start(sink);
   }
 
   private finish(state: Pending): void {

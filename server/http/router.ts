@@ -35,6 +35,21 @@ export interface Reply {
   /** Sent as is; set `headers['Content-Type']`. */
   body?: string | Buffer;
   headers?: Record<string, string>;
+  /**
+   * A long-lived response (server-sent events): headers go out at once, then the callback
+   * gets a sink to write to until either side closes.
+   */
+  stream?: (sink: StreamSink) => void;
+}
+
+export interface StreamSink {
+  /** Writes a chunk; false once the client is gone. */
+  write(chunk: string): boolean;
+  /** Ends the response. Idempotent. */
+  end(): void;
+  /** Called once when the response ends, from either side. */
+  onClose(cb: () => void): void;
+  readonly closed: boolean;
 }
 
 export type Handler = (ctx: RequestContext) => Promise<Reply> | Reply;

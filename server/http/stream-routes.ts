@@ -1,9 +1,11 @@
 import { CreateStreamBody, PageQuery, UpdateStreamBody } from '../../protocol/api.ts';
 import type { AuthService } from '../auth/auth-service.ts';
 import type { StreamService } from '../streams/stream-service.ts';
+import type { MediaService } from '../media/media-service.ts';
+import type { StreamId } from '../../protocol/ids.ts';
 import type { Router } from './router.ts';
 
-export function registerStreamRoutes(router: Router, auth: AuthService, streams: StreamService): void {
+export function registerStreamRoutes(router: Router, auth: AuthService, streams: StreamService, media: MediaService): void {
   const caller = async (authorization: string | undefined) => (await auth.authenticate(authorization)).userId;
 
   router.post('/streams', async (ctx) => {
@@ -20,7 +22,10 @@ export function registerStreamRoutes(router: Router, auth: AuthService, streams:
     return { json: { stream: await streams.update(ctx.params.id!, userId, ctx.json(UpdateStreamBody)) } };
   });
   router.delete('/streams/:id', async (ctx) => {
-    await streams.delete(ctx.params.id!, await caller(ctx.headers.authorization));
+    const userId = await caller(ctx.headers.authorization);
+    const stream = await streams.getOwned(ctx.params.id!, userId);
+    await media.endStream(stream.id as StreamId);
+    await streams.delete(ctx.params.id!, userId);
     return { status: 204 };
   });
   router.get('/streams/:id/key', async (ctx) => ({
@@ -34,7 +39,11 @@ export function registerStreamRoutes(router: Router, auth: AuthService, streams:
   router.post('/streams/:id/start', async (ctx) => ({
     json: { stream: await streams.setLive(ctx.params.id!, await caller(ctx.headers.authorization), true) },
   }));
-  router.post('/streams/:id/stop', async (ctx) => ({
-    json: { stream: await streams.setLive(ctx.params.id!, await caller(ctx.headers.authorization), false) },
-  }));
+  router.post('/streams/:id/stop', async (ctx) => {
+    const userId = await caller(ctx.headers.authorization);
+    const stream = await streams.getOwned(ctx.params.id!, userId);
+    // Stop ends the broadcast itself, not only the status: the encoder's session closes.
+    await media.endStream(stream.id as StreamId);
+    return { json: { stream: await streams.setLive(ctx.params.id!, userId, false) } };
+  });
 }

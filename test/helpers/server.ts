@@ -9,6 +9,7 @@ import { Writable } from 'node:stream';
 import { createApp, type App } from '../../server/app.ts';
 import { loadConfig, type ConfigInput } from '../../server/config.ts';
 import { createTestDatabase, REDIS_URL, uniquePrefix, type TestDatabase } from './services.ts';
+import { freeUdpPortBase } from './ports.ts';
 
 export interface TestServerOptions {
   db?: 'pglite' | 'postgres';
@@ -56,6 +57,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       database: { url: databaseUrl },
       redis: { url: options.redis ? REDIS_URL : '', keyPrefix: uniquePrefix('srv'), ...options.config?.redis },
       log: { level: 'debug', ...options.config?.log },
+      // One sfu-worker on loopback, on ports of its own (test files run in parallel).
+      rtc: { workers: 1, bindAddress: '127.0.0.1', portBase: await freeUdpPortBase(), connectTimeoutSeconds: 10, ...options.config?.rtc },
     },
   });
   const app = await createApp(config, { logDestination: destination });

@@ -1,0 +1,71 @@
+/**
+ * HTTP pieces shared by WHIP and WHEP (RFC 9725, draft-ietf-wish-whep): ICE server Link
+ * headers, the 201 answer, DELETE and PATCH on session URLs.
+ */
+import type { Reply, RequestContext, Router } from '../http/router.ts';
+import type { MediaService, Session, SessionKind } from './media-service.ts';
+
+export interface IceServer {
+  urls: string;
+  username?: string;
+  credential?: string;
+}
+
+function quote(s: string): string {
+  return `"${s.replace(/["\\]/g, '\\$&')}"`;
+}
+
+/** `Link: <turn:...>; rel="ice-server"; username=...; credential=...` (RFC 9725 4.6). */
+export function iceServerLinks(servers: IceServer[]): string[] {
+  return servers.map((s) => {
+    let link = `<${s.urls}>; rel="ice-server"`;
+    if (s.username !== undefined) link += `; username=${quote(s.username)}`;
+    if (s.credential !== undefined) link += `; credential=${quote(s.credential)}; credential-type="password"`;
+    return link;
+  });
+}
+
+export function sdpAnswerReply(session: Session, answer: string, links: string[]): Reply {
+  const headers: Record<string, string> = {
+    'Content-Type': 'application/sdp',
+    Location: `/${session.kind}/sessions/${session.id}`,
+    ETag: session.etag,
+    'Cache-Control': 'no-store',
+  };
+  if (links.length > 0) headers.Link = links.join(', ');
+  return { status: 201, body: answer, headers };
+}
+
+export function optionsReply(methods: string): Reply {
+  return {
+    status: 204,
+    headers: {
+      Allow: methods,
+      'Accept-Post': 'application/sdp',
+      'Access-Control-Allow-Methods': methods,
+      'Access-Control-Allow-Headers': 'Authorization, Content-Type, If-Match',
+      'Access-Control-Max-Age': '600',
+    },
+  };
+}
+
+/** Reads the SDP body (Content-Type is already checked by the route's `accepts`). */
+export function sdpBody(ctx: RequestContext): string {
+  return ctx.body.toString('utf8');
+}
+
+/** DELETE and PATCH on `/<kind>/sessions/:id`. */
+export function registerSessionRoutes(router: Router, kind: SessionKind, media: MediaService): void {
+  router.delete(`/${kind}/sessions/:id`, async (ctx) => {
+    await media.end(ctx.params.id!, kind);
+    return { status: 200, body: '', headers: { 'Content-Type': 'text/plain' } };
+  });
+  router.patch(
+    `/${kind}/sessions/:id`,
+    async (ctx) => {
+      await media.trickle(ctx.params.id!, kind, ctx.body.toString('utf8'), ctx.headers['if-match']);
+      return { status: 204 };
+    },
+    { accepts: ['application/trickle-ice-sdpfrag'] },
+  );
+}

@@ -1,0 +1,85 @@
+/**
+ * WHEP playback (draft-ietf-wish-whep): `POST /whep/:streamId` with a recvonly offer; 201 +
+ * answer + Location; 409 + Retry-After while the stream is not live; HEAD probes; and the
+ * server-sent events extension (active, inactive, viewercount).
+ */
+import type { StreamId } from '../../protocol/ids.ts';
+import type { Router, StreamSink } from '../http/router.ts';
+import type { MediaService } from '../media/media-service.ts';
+import type { StreamEvent } from '../media/stream-events.ts';
+import { iceServerLinks, optionsReply, registerSessionRoutes, sdpAnswerReply, sdpBody, type IceServer } from '../media/session-http.ts';
+import type { StreamService } from '../streams/stream-service.ts';
+
+const SSE_EVENTS = ['active', 'inactive', 'viewercount'];
+const KEEPALIVE_MS = 15_000;
+
+export function registerWhepRoutes(router: Router, media: MediaService, streams: StreamService, iceServers: IceServer[]): void {
+  router.add('OPTIONS', '/whep/:streamId', () => optionsReply('POST, HEAD, OPTIONS'));
+  router.add('HEAD', '/whep/:streamId', async (ctx) => {
+    await streams.get(ctx.params.streamId!);
+    return { status: 200, body: '', headers: { 'Content-Type': 'application/sdp', 'Accept-Post': 'application/sdp' } };
+  });
+  router.post(
+    '/whep/:streamId',
+    async (ctx) => {
+      const { session, answer } = await media.view(ctx.params.streamId!, sdpBody(ctx));
+      const reply = sdpAnswerReply(session, answer, iceServerLinks(iceServers));
+      const sse = `</whep/sessions/${session.id}/events>; rel="urn:ietf:params:whep:ext:core:server-sent-events"; events="${SSE_EVENTS.join(',')}"`;
+      reply.headers!.Link = reply.headers!.Link ? `${reply.headers!.Link}, ${sse}` : sse;
+      return reply;
+    },
+    { accepts: ['application/sdp'] },
+  );
+  registerSessionRoutes(router, 'whep', media);
+
+  // The SSE extension: POST the list of wanted events, then GET the stream at Location.
+  router.post('/whep/sessions/:id/events', async (ctx) => {
+    media.session(ctx.params.id!, 'whep');
+    return { status: 201, headers: { Location: `/whep/sessions/${ctx.params.id}/events` } };
+  });
+  router.get('/whep/sessions/:id/events', (ctx) => {
+    const session = media.session(ctx.params.id!, 'whep');
+    return eventStream(media, session.streamId, (e) => SSE_EVENTS.includes(e.type), () => !media.hasSession(session.id));
+  });
+
+  // The same events for a stream page that has no session yet (offline -> live).
+  router.get('/streams/:id/events', async (ctx) => {
+    const stream = await streams.get(ctx.params.id!);
+    return eventStream(media, stream.id as StreamId, () => true, () => false, stream.status);
+  });
+}
+
+function eventStream(
+  media: MediaService,
+  streamId: StreamId,
+  wanted: (e: StreamEvent) => boolean,
+  ended: () => boolean,
+  status?: 'live' | 'offline',
+) {
+  return {
+    status: 200,
+    headers: { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' },
+    stream: (sink: StreamSink) => {
+      const send = (e: StreamEvent) => {
+        const { type, ...data } = e;
+        sink.write(`event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
+      };
+      if (status) send({ type: status });
+      send({ type: media.isActive(streamId) ? 'active' : 'inactive' });
+      send({ type: 'viewercount', viewercount: media.viewerCount(streamId) });
+      const unsubscribe = media.events.subscribe(streamId, (e) => {
+        if (!wanted(e)) return;
+        send(e);
+        if (ended()) sink.end();
+      });
+      const keepalive = setInterval(() => {
+        if (ended()) return sink.end();
+        sink.write(': keepalive\n\n');
+      }, KEEPALIVE_MS);
+      sink.onClose(() => {
+        unsubscribe();
+        clearInterval(keepalive);
+      });
+    },
+  };
+}

@@ -1,0 +1,27 @@
+/**
+ * WHIP ingest (RFC 9725): `POST /whip` with the stream key as Bearer token and an SDP offer;
+ * 201 + answer + Location of the session; DELETE ends the broadcast.
+ */
+import { AppError } from '../errors.ts';
+import type { Router } from '../http/router.ts';
+import type { MediaService } from '../media/media-service.ts';
+import { iceServerLinks, optionsReply, registerSessionRoutes, sdpAnswerReply, sdpBody, type IceServer } from '../media/session-http.ts';
+
+export function registerWhipRoutes(router: Router, media: MediaService, iceServers: IceServer[]): void {
+  router.add('OPTIONS', '/whip', () => optionsReply('POST, OPTIONS'));
+  router.post(
+    '/whip',
+    async (ctx) => {
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(ctx.headers.authorization ?? '');
+      if (!m) {
+        throw new AppError('STREAM_KEY_INVALID', 'WHIP needs the stream key as a Bearer token (Authorization: Bearer <stream key>; OBS: "Bearer Token").', {
+          headers: { 'WWW-Authenticate': 'Bearer realm="glint-whip"' },
+        });
+      }
+      const { session, answer } = await media.publish(m[1]!, sdpBody(ctx));
+      return sdpAnswerReply(session, answer, iceServerLinks(iceServers));
+    },
+    { accepts: ['application/sdp'] },
+  );
+  registerSessionRoutes(router, 'whip', media);
+}

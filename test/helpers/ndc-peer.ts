@@ -1,0 +1,128 @@
+/**
+ * A WHIP/WHEP client made of libdatachannel (node-datachannel) for tests and load tools:
+ * a synthetic publisher that sends crafted H.264 RTP, and headless viewers that count
+ * what arrives. Binds to 127.0.0.1 only.
+ */
+import nodeDataChannel from 'node-datachannel';
+import type { PeerConnection, Track } from 'node-datachannel';
+
+const { PeerConnection: PC, Video, Audio } = nodeDataChannel;
+
+export const H264_FMTP = 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f';
+
+export interface ClientPeer {
+  pc: PeerConnection;
+  video?: Track;
+  audio?: Track;
+  offer: string;
+  close(): void;
+}
+
+function rtcConfig(portRange?: [number, number]) {
+  return {
+    iceServers: [],
+    bindAddress: '127.0.0.1',
+    ...(portRange ? { portRangeBegin: portRange[0], portRangeEnd: portRange[1] } : {}),
+  };
+}
+
+async function localOffer(pc: PeerConnection): Promise<string> {
+  const done = new Promise<void>((resolve) => pc.onGatheringStateChange((s) => s === 'complete' && resolve()));
+  pc.setLocalDescription();
+  await Promise.race([done, new Promise((r) => setTimeout(r, 2000))]);
+  return pc.localDescription()!.sdp;
+}
+
+/** A publisher offering H.264 (and Opus when `audio`), sendonly, with fixed SSRCs. */
+export async function createPublisherPeer(options: { videoSsrc?: number; audioSsrc?: number; audio?: boolean; name?: string } = {}): Promise<ClientPeer> {
+  const pc = new PC(options.name ?? 'pub', rtcConfig());
+  const v = new Video('0', 'SendOnly');
+  v.addH264Codec(96, H264_FMTP);
+  v.addSSRC(options.videoSsrc ?? 0x11111111, 'load', 'load-stream', 'load-video');
+  const video = pc.addTrack(v);
+  let audio: Track | undefined;
+  if (options.audio !== false) {
+    const a = new Audio('1', 'SendOnly');
+    a.addOpusCodec(111);
+    a.addSSRC(options.audioSsrc ?? 0x22222222, 'load', 'load-stream', 'load-audio');
+    audio = pc.addTrack(a);
+  }
+  const offer = await localOffer(pc);
+  return { pc, video, audio, offer, close: () => pc.close() };
+}
+
+/** A viewer offering to receive H.264 (and Opus when `audio`). */
+export async function createViewerPeer(options: { audio?: boolean; name?: string; portRange?: [number, number] } = {}): Promise<ClientPeer> {
+  const pc = new PC(options.name ?? 'viewer', rtcConfig(options.portRange));
+  const v = new Video('0', 'RecvOnly');
+  v.addH264Codec(102, H264_FMTP);
+  const video = pc.addTrack(v);
+  let audio: Track | undefined;
+  if (options.audio) {
+    const a = new Audio('1', 'RecvOnly');
+    a.addOpusCodec(111);
+    audio = pc.addTrack(a);
+  }
+  const offer = await localOffer(pc);
+  return { pc, video, audio, offer, close: () => pc.close() };
+}
+
+/** Applies the server's answer and resolves once the peer is connected. */
+export async function connect(peer: ClientPeer, answer: string, timeoutMs = 10_000): Promise<void> {
+  const connected = new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('peer did not connect')), timeoutMs);
+    peer.pc.onStateChange((s) => {
+      if (s === 'connected') {
+        clearTimeout(t);
+        resolve();
+      } else if (s === 'failed') {
+        clearTimeout(t);
+        reject(new Error('peer connection failed'));
+      }
+    });
+  });
+  peer.pc.setRemoteDescription(answer, 'answer');
+  await connected;
+}
+
+/**
+ * Crafts H.264 RTP: one single-NAL packet per call (an IDR every `keyframeEvery` frames,
+ * else a P slice), `size` bytes, carrying the send time (ms, float64) at payload offset 4.
+ */
+export class SyntheticH264 {
+  private seq = Math.floor(Math.random() * 60000);
+  private ts = Math.floor(Math.random() * 1e9);
+  private frame = 0;
+  readonly buf: Buffer;
+
+  constructor(
+    private readonly ssrc: number,
+    private readonly size = 1200,
+    private readonly keyframeEvery = 60,
+    private readonly payloadType = 96,
+  ) {
+    this.buf = Buffer.alloc(size);
+  }
+
+  /** Next packet (the same Buffer each time: send it before calling again). */
+  next(sendTimeMs: number, endOfFrame: boolean): Buffer {
+    const b = this.buf;
+    b[0] = 0x80;
+    b[1] = (endOfFrame ? 0x80 : 0) | this.payloadType;
+    b.writeUInt16BE(this.seq, 2);
+    b.writeUInt32BE(this.ts >>> 0, 4);
+    b.writeUInt32BE(this.ssrc, 8);
+    const key = this.frame % this.keyframeEvery === 0;
+    b[12] = key ? 0x65 : 0x41; // NAL header: IDR slice (5) or non-IDR slice (1)
+    b[13] = 0x88; // first_mb_in_slice=0, slice_type ue(v) = 7 (I) / for P the next bits
+    b[14] = key ? 0x80 : 0x9a; // P slice: slice_type 5 -> not a B-slice
+    b[15] = 0;
+    b.writeDoubleBE(sendTimeMs, 16);
+    this.seq = (this.seq + 1) & 0xffff;
+    if (endOfFrame) {
+      this.ts += 3000;
+      this.frame++;
+    }
+    return b;
+  }
+}
