@@ -49,10 +49,20 @@ export async function negotiate(
     const tracks = new Map<'audio' | 'video', Track>();
     for (const c of choices) {
       const media = c.kind === 'video' ? new Video(c.mid, direction) : new Audio(c.mid, direction);
-      if (c.codec === 'h264') (media as InstanceType<typeof Video>).addH264Codec(c.payloadType, c.fmtp || undefined);
-      else if (c.codec === 'vp8') (media as InstanceType<typeof Video>).addVP8Codec(c.payloadType);
-      else if (c.codec === 'opus') (media as InstanceType<typeof Audio>).addOpusCodec(c.payloadType, c.fmtp || undefined);
-      else throw new NegotiationError(`codec ${c.codec} is not supported`);
+      // The bindings refuse an explicit `undefined` profile: pass the argument only when set.
+      if (c.codec === 'h264') {
+        const video = media as InstanceType<typeof Video>;
+        if (c.fmtp) video.addH264Codec(c.payloadType, c.fmtp);
+        else video.addH264Codec(c.payloadType);
+      } else if (c.codec === 'vp8') {
+        (media as InstanceType<typeof Video>).addVP8Codec(c.payloadType);
+      } else if (c.codec === 'opus') {
+        const audio = media as InstanceType<typeof Audio>;
+        if (c.fmtp) audio.addOpusCodec(c.payloadType, c.fmtp);
+        else audio.addOpusCodec(c.payloadType);
+      } else {
+        throw new NegotiationError(`codec ${c.codec} is not supported`);
+      }
       if (c.kind === 'video') media.parseSdpLine(`a=rtcp-fb:${c.payloadType} ccm fir`);
       const send = sendSsrcs?.get(c.kind);
       if (send) media.addSSRC(send.ssrc, send.cname, send.msid, send.trackId);
