@@ -24,6 +24,8 @@ export interface SdpMedia {
   fidGroups: Array<[number, number]>;
   cnameBySsrc: Map<number, string>;
   hasSimulcast: boolean;
+  /** JSEP max-bundle: port 0 in the offer, yet active on the bundled transport. */
+  bundleOnly: boolean;
   iceUfrag?: string;
   icePwd?: string;
   fingerprint?: string;
@@ -67,7 +69,7 @@ export function parseOffer(sdp: string): ParseResult {
       m = {
         kind: parts[0]!, port, protocol: parts[2]!, payloadTypes: pts, mid: '', direction: 'sendrecv',
         rtpmap: new Map(), fmtp: new Map(), ssrcs: [], fidGroups: [], cnameBySsrc: new Map(), hasSimulcast: false,
-        rtcpMux: false, candidates: [],
+        bundleOnly: false, rtcpMux: false, candidates: [],
       };
       offer.media.push(m);
       continue;
@@ -115,6 +117,9 @@ export function parseOffer(sdp: string): ParseResult {
       case 'simulcast':
         m.hasSimulcast = true;
         break;
+      case 'bundle-only':
+        m.bundleOnly = true;
+        break;
       case 'ice-ufrag':
         m.iceUfrag = arg;
         break;
@@ -146,6 +151,11 @@ export function parseOffer(sdp: string): ParseResult {
   const mids = offer.media.map((x) => x.mid);
   if (new Set(mids).size !== mids.length) return fail('two media sections share one a=mid');
   return { ok: true, offer };
+}
+
+/** A section that carries media: a non-zero port, or port 0 marked bundle-only (JSEP). */
+export function isActive(m: SdpMedia): boolean {
+  return m.port !== 0 || m.bundleOnly;
 }
 
 function fail(reason: string): ParseResult {
@@ -209,7 +219,7 @@ export function choosePublishCodecs(offer: SdpOffer): { ok: true; choices: Codec
   let audio = 0;
   let video = 0;
   for (const m of offer.media) {
-    if (m.port === 0) continue;
+    if (!isActive(m)) continue;
     if (m.kind !== 'audio' && m.kind !== 'video') return { ok: false, reason: `WHIP carries audio and video only; the offer has an "${m.kind}" section` };
     if (m.direction !== 'sendonly' && m.direction !== 'sendrecv') return { ok: false, reason: `the ${m.kind} section must be sendonly or sendrecv to publish (it is ${m.direction})` };
     if (m.kind === 'audio' && ++audio > 1) return { ok: false, reason: 'WHIP accepts at most one audio track' };
@@ -293,7 +303,7 @@ export function chooseViewCodecs(
   const choices: CodecChoice[] = [];
   const used = new Set<string>();
   for (const p of producers) {
-    const m = offer.media.find((x) => x.kind === p.kind && x.port !== 0 && !used.has(x.mid));
+    const m = offer.media.find((x) => x.kind === p.kind && isActive(x) && !used.has(x.mid));
     if (!m) continue; // The viewer did not ask for this kind: it simply does not get it.
     if (m.direction !== 'recvonly' && m.direction !== 'sendrecv') {
       return { ok: false, reason: `the ${m.kind} section must be recvonly or sendrecv to watch (it is ${m.direction})` };
