@@ -26,11 +26,25 @@ function rtcConfig(portRange?: [number, number]) {
   };
 }
 
+/**
+ * Our offer as sent to the server: `a=setup:active` instead of actpass and no candidates.
+ * libdatachannel 0.24 stores the remote fingerprint only after applying the remote ICE
+ * credentials, so when ICE connects inside setRemoteDescription (loopback: the server has
+ * been sending checks to our candidates meanwhile) the DTLS handshake can verify the
+ * server's certificate before the fingerprint is known and fail (1 in 5 to 20 connects
+ * here). Without our candidates the server cannot check first: ICE starts from our side
+ * after setRemoteDescription, and as DTLS client we see the server's certificate a few
+ * round trips later. The server learns our address from our checks (peer-reflexive), as it
+ * does for browsers that hide their addresses behind mDNS names.
+ */
 async function localOffer(pc: PeerConnection): Promise<string> {
   const done = new Promise<void>((resolve) => pc.onGatheringStateChange((s) => s === 'complete' && resolve()));
   pc.setLocalDescription();
   await Promise.race([done, new Promise((r) => setTimeout(r, 2000))]);
-  return pc.localDescription()!.sdp;
+  return pc
+    .localDescription()!
+    .sdp.replace(/^a=setup:actpass\r?\n/gm, 'a=setup:active\r\n')
+    .replace(/^a=(candidate:.*|end-of-candidates)\r?\n/gm, '');
 }
 
 /** A publisher offering H.264 (and Opus when `audio`), sendonly, with fixed SSRCs. */
@@ -81,7 +95,11 @@ export async function connect(peer: ClientPeer, answer: string, timeoutMs = 10_0
       }
     });
   });
-  peer.pc.setRemoteDescription(answer, 'answer');
+  try {
+    peer.pc.setRemoteDescription(answer, 'answer');
+  } catch (err) {
+    throw new Error(`${(err as Error).message} (signaling ${peer.pc.signalingState()}, ice ${peer.pc.iceState()}, gathering ${peer.pc.gatheringState()}, state ${peer.pc.state()})\n${answer}`);
+  }
   await connected;
 }
 

@@ -1,0 +1,124 @@
+/**
+ * Load process for `npm run bench:fanout`: one synthetic publisher (WHIP) sending ~150
+ * packets/s of 1200-byte H.264 RTP, and viewers (WHEP) added on command. A few "probe"
+ * viewers read every packet (loss by sequence gaps, delay from the send time carried in the
+ * payload); every viewer counts its packets. Talks to the parent over IPC.
+ */
+import { connect, createPublisherPeer, createViewerPeer, SyntheticH264, type ClientPeer } from '../../test/helpers/ndc-peer.ts';
+
+import nodeDataChannel from 'node-datachannel';
+if (process.env.BENCH_RTC_LOG) nodeDataChannel.initLogger(process.env.BENCH_RTC_LOG as 'Debug', (l, m) => console.error(l, m));
+const base = process.env.BENCH_URL!;
+const streamKey = process.env.BENCH_KEY!;
+const streamId = process.env.BENCH_STREAM!;
+const pps = Number(process.env.BENCH_PPS ?? 150);
+const PROBES = 8;
+
+interface Probe {
+  packets: number;
+  lost: number;
+  lastSeq: number;
+  delays: number[];
+}
+
+const viewers: ClientPeer[] = [];
+const counts: number[] = [];
+const probes: Probe[] = [];
+let sent = 0;
+
+async function post(path: string, sdp: string, headers: Record<string, string> = {}): Promise<string> {
+  const res = await fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/sdp', ...headers }, body: sdp });
+  const text = await res.text();
+  if (res.status !== 201) throw new Error(`${path} answered ${res.status}: ${text}`);
+  return text;
+}
+
+async function addViewer(): Promise<void> {
+  const v = await createViewerPeer({ name: `v${viewers.length}` });
+  const index = counts.push(0) - 1;
+  if (probes.length < PROBES) {
+    const probe: Probe = { packets: 0, lost: 0, lastSeq: -1, delays: [] };
+    probes.push(probe);
+    v.video!.onMessage((buf) => {
+      if (buf.length < 24 || (buf[1]! >= 192 && buf[1]! <= 223)) return;
+      counts[index]!++;
+      const seq = buf.readUInt16BE(2);
+      if (probe.lastSeq >= 0) {
+        const gap = (seq - probe.lastSeq - 1) & 0xffff;
+        if (gap > 0 && gap < 1000) probe.lost += gap;
+      }
+      probe.lastSeq = seq;
+      probe.packets++;
+      if (probe.delays.length < 20000) probe.delays.push(performance.now() - buf.readDoubleBE(16));
+    });
+  } else {
+    v.video!.onMessage((buf) => {
+      if (buf[1]! < 192 || buf[1]! > 223) counts[index]!++;
+    });
+  }
+  await connect(v, await post(`/whep/${streamId}`, v.offer));
+  viewers.push(v);
+}
+
+async function main(): Promise<void> {
+  const pub = await createPublisherPeer({ audio: false, name: 'bench-pub' });
+  await connect(pub, await post('/whip', pub.offer, { authorization: `Bearer ${streamKey}` }));
+  const gen = new SyntheticH264(0x11111111, 1200, 300);
+  // ~5 packets per frame at 30 fps = 150 packets/s; paced in 10 ms ticks.
+  let credit = 0;
+  let last = performance.now();
+  setInterval(() => {
+    const now = performance.now();
+    credit += ((now - last) * pps) / 1000;
+    last = now;
+    while (credit >= 1) {
+      credit--;
+      sent++;
+      try {
+        pub.video!.sendMessageBinary(gen.next(performance.now(), sent % 5 === 0));
+      } catch {
+        // closing
+      }
+    }
+  }, 10);
+
+  process.on('message', async (m: { cmd: string; n?: number }) => {
+    if (m.cmd === 'add') {
+      try {
+        for (let i = 0; i < m.n!; i++) await addViewer();
+        process.send!({ ok: true, viewers: viewers.length });
+      } catch (err) {
+        process.send!({ ok: false, error: (err as Error).message, viewers: viewers.length });
+      }
+    } else if (m.cmd === 'reset') {
+      for (const p of probes) {
+        p.lost = 0;
+        p.packets = 0;
+        p.delays = [];
+      }
+      process.send!({ ok: true, counts: [...counts], sent, cpu: process.cpuUsage() });
+    } else if (m.cmd === 'sample') {
+      const delays = probes.flatMap((p) => p.delays).sort((a, b) => a - b);
+      process.send!({
+        ok: true,
+        sent,
+        counts: [...counts],
+        cpu: process.cpuUsage(),
+        probeLost: probes.reduce((a, p) => a + p.lost, 0),
+        probePackets: probes.reduce((a, p) => a + p.packets, 0),
+        delayP50: delays[Math.floor(delays.length * 0.5)] ?? NaN,
+        delayP95: delays[Math.floor(delays.length * 0.95)] ?? NaN,
+      });
+    } else if (m.cmd === 'exit') {
+      for (const v of viewers) v.close();
+      pub.close();
+      setTimeout(() => process.exit(0), 200);
+    }
+  });
+  process.send!({ ok: true, ready: true });
+}
+
+main().catch((err) => {
+  console.error(err);
+  setTimeout(() => process.exit(1), 500);
+});

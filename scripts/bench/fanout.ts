@@ -1,0 +1,85 @@
+/**
+ * `npm run bench:fanout`: how far one sfu-worker fans out one stream. A load process
+ * (fanout-load.ts) publishes ~150 packets/s of 1200-byte RTP (1.44 Mbit/s) and adds
+ * viewers in steps; for each step this prints the worker's forwarded packets per
+ * CPU-second, loss seen by viewers, added forwarding delay and worker memory per viewer.
+ *   BENCH_STEPS=50,100,200,300,400,500 BENCH_SECONDS=10 npm run bench:fanout
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { startTestServer } from '../../test/helpers/server.ts';
+
+const steps = (process.env.BENCH_STEPS ?? '50,100,200,300,400,500,600').split(',').map(Number);
+const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const TSX = import.meta.resolve('tsx');
+
+function ask(child: ChildProcess, msg: object): Promise<any> {
+  return new Promise((resolve) => {
+    child.once('message', resolve);
+    child.send(msg);
+  });
+}
+
+async function main(): Promise<void> {
+  const server = await startTestServer({ config: { log: { level: 'warn' }, rtc: { maxPeersPerWorker: 5000, connectTimeoutSeconds: 30 } } });
+  const api = async (method: string, path: string, body?: unknown, token?: string) =>
+    (await fetch(server.url + path, { method, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: body ? JSON.stringify(body) : undefined })).json();
+  const reg = await api('POST', '/auth/register', { username: 'bench', email: 'bench@example.com', password: 'fan out many viewers' });
+  const s = await api('POST', '/streams', { title: 'fanout' }, reg.accessToken);
+  const worker = server.app.workers.all()[0]!;
+
+  const load = fork(new URL('./fanout-load.ts', import.meta.url).pathname, [], {
+    execArgv: ['--import', TSX],
+    env: { ...process.env, BENCH_URL: server.url, BENCH_KEY: s.streamKey, BENCH_STREAM: s.stream.id },
+  });
+  const ready = await new Promise<any>((resolve) => load.once('message', resolve));
+  if (!ready.ok) throw new Error('load process failed');
+  await new Promise((r) => setTimeout(r, 1000));
+  const idle = await worker.channel.request('getStats', {});
+  const rssBase = idle.rssBytes;
+
+  console.log(`fan-out of one stream (${150} packets/s x 1200 B = 1.44 Mbit/s per viewer), one sfu-worker, ${seconds} s per step`);
+  console.log('viewers  fwd pkt/s  worker CPU  pkt per CPU-s  viewer loss  probe loss  delay p50/p95 ms  worker RSS  per viewer');
+  let viewers = 0;
+  for (const target of steps) {
+    const added = await ask(load, { cmd: 'add', n: target - viewers });
+    viewers = added.viewers;
+    if (!added.ok) {
+      console.log(`stopped adding viewers at ${viewers}: ${added.error}`);
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    const before = await ask(load, { cmd: 'reset' });
+    const w0 = await worker.channel.request('getStats', {});
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    const w1 = await worker.channel.request('getStats', {});
+    const after = await ask(load, { cmd: 'sample' });
+    const elapsed = (performance.now() - t0) / 1000;
+    const cpu = (w1.cpuUserMicros + w1.cpuSystemMicros - w0.cpuUserMicros - w0.cpuSystemMicros) / 1e6;
+    const forwarded = w1.packetsOut - w0.packetsOut;
+    // Every viewer should receive what the publisher sent in the window; less means loss.
+    const expected = after.sent - before.sent;
+    const got: number[] = after.counts.map((c: number, i: number) => c - (before.counts[i] ?? 0));
+    const lossy = got.filter((g) => g < expected * 0.99).length;
+    const lossPct = got.length ? (100 * got.reduce((a, g) => a + Math.max(0, expected - g), 0)) / (expected * got.length) : 0;
+    const loadCpu = (after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system) / 1e6 / elapsed;
+    const probeLoss = after.probePackets ? (100 * after.probeLost) / (after.probePackets + after.probeLost) : 0;
+    console.log(
+      `${String(viewers).padStart(7)}  ${String(Math.round(forwarded / elapsed)).padStart(9)}  ${((100 * cpu) / elapsed).toFixed(0).padStart(9)}%  ${String(Math.round(forwarded / cpu)).padStart(13)}  ` +
+        `${lossPct.toFixed(2).padStart(8)}% (${lossy})  ${probeLoss.toFixed(2).padStart(9)}%  ${after.delayP50.toFixed(1).padStart(7)} / ${after.delayP95.toFixed(1).padEnd(7)}  ` +
+        `${(w1.rssBytes / 1048576).toFixed(0).padStart(6)} MB  ${((w1.rssBytes - rssBase) / viewers / 1024).toFixed(0).padStart(6)} KB  (load process CPU ${(loadCpu * 100).toFixed(0)}%)`,
+    );
+    if (probeLoss > 0.5 || lossPct > 0.5) {
+      console.log(`loss above 0.5% at ${viewers} viewers: stopping`);
+      break;
+    }
+  }
+  load.send({ cmd: 'exit' });
+  await new Promise((r) => load.once('exit', r));
+  await server.stop();
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
