@@ -1,5 +1,6 @@
 import { createGlintApi, type GlintApi } from './api.ts';
 import { createHttpClient } from './http.ts';
+import { browserRtc } from './peer.ts';
 import { createRouter, type Router } from './router.ts';
 import { broadcastSessionChannel, createSession, webLocks, type Session } from '../state/session.ts';
 
@@ -8,9 +9,13 @@ export interface Services {
   session: Session;
   api: GlintApi;
   router: Router;
+  /** fetch, EventSource and WebRTC factories for the media pages. */
+  media: MediaEnvironment;
 }
 
-export function createServices(win: Window): Services {
+export type MediaEnvironment = ReturnType<typeof browserRtc>;
+
+export function createServices(win: Window & typeof globalThis): Services {
   const fetch = win.fetch.bind(win);
   const session = createSession({
     fetch,
@@ -20,7 +25,7 @@ export function createServices(win: Window): Services {
   });
   const api = createGlintApi(createHttpClient({ fetch, tokens: session.tokens }));
   const router = createRouter(win);
-  return { session, api, router };
+  return { session, api, router, media: browserRtc(win) };
 }
 
 /** localStorage, or a memory stand-in where storage is blocked (then logins last one page load). */

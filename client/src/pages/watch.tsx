@@ -1,39 +1,66 @@
+import { useEffect } from 'preact/hooks';
+import type { StreamView } from '../../../protocol/api.ts';
 import { StatusBadge } from '../components/status-badge.tsx';
-import { formatCount, timeAgo } from '../lib/format.ts';
-import { useTitle } from '../lib/use-title.ts';
-import styles from './stream-page.module.css';
 import { StreamGate } from '../components/stream-gate.tsx';
+import { VideoPlayer } from '../components/video-player.tsx';
+import { ViewerBadge } from '../components/viewer-badge.tsx';
+import { formatCount, timeAgo } from '../lib/format.ts';
+import { useModel } from '../lib/use-model.ts';
+import { usePageHide } from '../lib/use-page-hide.ts';
+import { useServices } from '../lib/use-services.ts';
 import { useStream } from '../lib/use-stream.ts';
+import { useTitle } from '../lib/use-title.ts';
+import { streamEventsUrl, whepUrl } from '../lib/whep.ts';
+import { createPlayer } from '../state/create-player.ts';
+import styles from './stream-page.module.css';
 
-/** Placeholder: shows what the stream is; the player arrives with the media work. */
+/** Plays a stream over WHEP; works logged out and never asks for camera or microphone. */
 export default function WatchPage({ params }: { params: Record<string, string> }) {
   const stream = useStream(params.id);
   useTitle(stream.data.value?.title ?? 'Watch');
+  return <StreamGate resource={stream}>{(s) => <Watch stream={s} />}</StreamGate>;
+}
+
+function Watch({ stream: s }: { stream: StreamView }) {
+  const { media } = useServices();
+  const player = useModel(
+    () =>
+      createPlayer({
+        fetch: media.fetch,
+        whepUrl: whepUrl(media.origin, s.id),
+        eventsUrl: streamEventsUrl(media.origin, s.id),
+        openEventSource: media.openEventSource,
+        createPeerConnection: media.createPeerConnection,
+        initialStatus: s.status,
+      }),
+    // A newer StreamView of the same stream (e.g. after a reload of it) keeps the player.
+    [media, s.id],
+  );
+  useEffect(() => player.start(), [player]);
+  // Leaving the page ends the WHEP session at once (DELETE with keepalive).
+  usePageHide(player.stop, player.start);
+
+  const status = player.streamStatus.value ?? s.status;
   return (
-    <StreamGate resource={stream}>
-      {(s) => (
-        <div class={styles.page}>
-          <div class={styles.player} data-testid="player-placeholder">
-            <span>{s.status === 'live' ? 'Playback is coming soon.' : 'This stream is offline.'}</span>
-          </div>
-          <div class={styles.info}>
-            <div class={styles.titleRow}>
-              <h1 data-testid="stream-title">{s.title}</h1>
-              <StatusBadge status={s.status} />
-            </div>
-            <p class={styles.meta}>
-              {s.owner ? (
-                <a href={`/u/${s.userId}`}>{s.owner.displayName || s.owner.username}</a>
-              ) : (
-                <a href={`/u/${s.userId}`}>Streamer profile</a>
-              )}
-              {s.status === 'live' && s.startTime ? <span>started {timeAgo(s.startTime)}</span> : null}
-              <span>{formatCount(s.viewCount, 'view', 'views')}</span>
-            </p>
-            {s.description ? <p class={styles.description}>{s.description}</p> : null}
-          </div>
+    <div class={styles.page}>
+      <VideoPlayer player={player} />
+      <div class={styles.info}>
+        <div class={styles.titleRow}>
+          <h1 data-testid="stream-title">{s.title}</h1>
+          <StatusBadge status={status} />
+          {status === 'live' ? <ViewerBadge count={player.viewers.value} /> : null}
         </div>
-      )}
-    </StreamGate>
+        <p class={styles.meta}>
+          {s.owner ? (
+            <a href={`/u/${s.userId}`}>{s.owner.displayName || s.owner.username}</a>
+          ) : (
+            <a href={`/u/${s.userId}`}>Streamer profile</a>
+          )}
+          {status === 'live' && s.startTime ? <span>started {timeAgo(s.startTime)}</span> : null}
+          <span>{formatCount(s.viewCount, 'view', 'views')}</span>
+        </p>
+        {s.description ? <p class={styles.description}>{s.description}</p> : null}
+      </div>
+    </div>
   );
 }

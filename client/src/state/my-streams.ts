@@ -75,10 +75,11 @@ export function createMyStreams(api: MyStreamsApi) {
   return { items, loaded, loading, error, load, create, keyFor, close };
 }
 
-function createStreamKeyModel(
-  api: MyStreamsApi,
+/** The key of one stream on its own (the Studio); `onIngestUrl` hears the URL each answer carries. */
+export function createStreamKeyModel(
+  api: Pick<MyStreamsApi, 'streamKey' | 'rotateStreamKey'>,
   id: StreamId,
-  onIngestUrl: (url: string) => void,
+  onIngestUrl: (url: string) => void = () => undefined,
 ): StreamKeyModel {
   const key = signal<StreamKeyView | null>(null);
   const busy = signal<'reveal' | 'rotate' | null>(null);

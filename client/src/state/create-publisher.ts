@@ -1,0 +1,347 @@
+import { batch, signal } from '@preact/signals';
+import { ApiError, describeError } from '../lib/api-error.ts';
+import type { FetchFn } from '../lib/http.ts';
+import type { CreatePeerConnection, PeerConnectionLike, TransceiverLike } from '../lib/peer.ts';
+import { retryDelayMs, isRetryable } from '../lib/retry.ts';
+import { publisherFigures, type PublisherFigures, type PublisherSample } from '../lib/rtc-stats.ts';
+import { deleteSession, waitForIceGathering } from '../lib/sdp-session.ts';
+import { preferH264, publishOffer } from '../lib/whip.ts';
+import type { LocalMedia } from './create-local-media.ts';
+
+export type PublisherStatus = 'idle' | 'connecting' | 'live' | 'reconnecting' | 'error';
+
+export interface PublisherDeps {
+  fetch: FetchFn;
+  /** Absolute WHIP endpoint (same origin as the page). */
+  whipUrl: string;
+  /** The current stream key; asked before every attempt, so a rotated key is picked up. */
+  streamKey: () => Promise<string>;
+  createPeerConnection: CreatePeerConnection;
+  /** What is broadcast: the camera/microphone or screen tracks. */
+  media: Pick<LocalMedia, 'videoTrack' | 'audioTrack' | 'error' | 'start' | 'stop' | 'setSink'>;
+  /** The browser's video codecs (RTCRtpSender.getCapabilities), for preferring H.264. */
+  videoCodecs?: () => readonly RTCRtpCodec[] | null;
+  iceGatheringTimeoutMs?: number;
+  /** How long a new connection may take to reach `connected` before it counts as failed. */
+  connectTimeoutMs?: number;
+  /** How long `disconnected` may last before the connection is replaced. */
+  disconnectedGraceMs?: number;
+  statsIntervalMs?: number;
+  /** How long to wait for the DELETE of a session before going on. */
+  deleteTimeoutMs?: number;
+}
+
+/** One PeerConnection and the WHIP session it belongs to. */
+interface Connection {
+  pc: PeerConnectionLike;
+  video: TransceiverLike;
+  audio: TransceiverLike;
+  sessionUrl: string | null;
+  connectTimer: ReturnType<typeof setTimeout> | null;
+  disconnectTimer: ReturnType<typeof setTimeout> | null;
+  sample: PublisherSample | null;
+}
+
+export type Publisher = ReturnType<typeof createPublisher>;
+
+/**
+ * How long after our own DELETE was answered an `offline` event is still taken to be its
+ * echo. The server sends that event before it answers the DELETE, so it normally arrives
+ * while we are still reconnecting; this only covers an event stream that lags a little.
+ */
+const OWN_DELETE_ECHO_MS = 1_500;
+
+/**
+ * The Studio's WHIP broadcast of the local media. It replaces its PeerConnection by itself
+ * when the connection fails (or stays `disconnected` too long): DELETE the old session,
+ * new PeerConnection with the same tracks, POST again, backing off 1 s, 2 s, 4 s ... 10 s.
+ * Device switches while live reach the senders through `replaceTrack` (no renegotiation).
+ */
+export function createPublisher(deps: PublisherDeps) {
+  const { media } = deps;
+  const gatherMs = deps.iceGatheringTimeoutMs ?? 1_000;
+  const connectTimeoutMs = deps.connectTimeoutMs ?? 15_000;
+  const disconnectedGraceMs = deps.disconnectedGraceMs ?? 3_000;
+  const statsIntervalMs = deps.statsIntervalMs ?? 1_000;
+  const deleteTimeoutMs = deps.deleteTimeoutMs ?? 3_000;
+
+  const status = signal<PublisherStatus>('idle');
+  const error = signal<string | null>(null);
+  /** Failed attempts since the connection was last up (shown while reconnecting). */
+  const attempt = signal(0);
+  const figures = signal<PublisherFigures | null>(null);
+
+  let conn: Connection | null = null;
+  /** A session whose DELETE did not reach the server yet; ended before the next POST. */
+  let staleSessionUrl: string | null = null;
+  /** Bumped by goLive/stop/close: async work of an older run drops its results. */
+  let run = 0;
+  let wasLive = false;
+  let retryTimer: ReturnType<typeof setTimeout> | null = null;
+  let statsTimer: ReturnType<typeof setInterval> | null = null;
+  let iceServers: RTCIceServer[] = [];
+  let closed = false;
+  /** When the DELETE of one of our own old sessions was answered (its `offline` event is ours, not news). */
+  let ownDeleteAt = -Infinity;
+
+  // A new camera, microphone or screen goes onto the live senders before the old track stops.
+  media.setSink(async (kind, track) => {
+    const c = conn;
+    if (c) await c[kind].sender.replaceTrack(track);
+  });
+
+  // ------------------------------------------------------------ broadcast
+
+  /** Starts broadcasting the current tracks (opening the camera first if there are none). */
+  async function goLive(): Promise<void> {
+    const now = status.peek();
+    if (closed || now === 'connecting' || now === 'live' || now === 'reconnecting') return;
+    const mine = ++run;
+    wasLive = false;
+    batch(() => {
+      status.value = 'connecting';
+      error.value = null;
+      attempt.value = 0;
+      figures.value = null;
+    });
+    if (!media.videoTrack.peek() && !media.audioTrack.peek()) await media.start();
+    if (mine !== run) return;
+    if (!media.videoTrack.peek() && !media.audioTrack.peek()) {
+      batch(() => {
+        status.value = 'error';
+        error.value = media.error.peek() ?? 'There is nothing to broadcast: allow the camera or share your screen.';
+      });
+      return;
+    }
+    startStats();
+    void connect(mine);
+  }
+
+  async function connect(mine: number): Promise<void> {
+    let c: Connection | null = null;
+    try {
+      if (staleSessionUrl) {
+        // The old session must be gone before the new one exists: a late DELETE of it
+        // would take the stream offline under the new session.
+        const answered = await deleteSession(deps.fetch, staleSessionUrl, { timeoutMs: deleteTimeoutMs });
+        ownDeleteAt = Date.now();
+        if (!answered) throw new ApiError('NETWORK_ERROR', 'Could not reach the server to end the previous session.');
+        staleSessionUrl = null;
+      }
+      if (mine !== run) return;
+      const key = await deps.streamKey();
+      if (mine !== run) return;
+
+      const pc = deps.createPeerConnection({ bundlePolicy: 'max-bundle', iceServers });
+      const video = pc.addTransceiver(media.videoTrack.peek() ?? 'video', { direction: 'sendonly' });
+      const audio = pc.addTransceiver(media.audioTrack.peek() ?? 'audio', { direction: 'sendonly' });
+      preferH264(video, deps.videoCodecs?.() ?? null);
+      c = { pc, video, audio, sessionUrl: null, connectTimer: null, disconnectTimer: null, sample: null };
+      conn = c;
+      const current = c;
+      pc.addEventListener('connectionstatechange', () => onConnectionState(mine, current));
+
+      await pc.setLocalDescription(await pc.createOffer());
+      await waitForIceGathering(pc, gatherMs);
+      if (mine !== run || conn !== c) return;
+      const sdp = pc.localDescription?.sdp;
+      if (!sdp) throw new Error('The browser produced no SDP offer.');
+
+      const answer = await publishOffer(deps.fetch, deps.whipUrl, key, sdp);
+      c.sessionUrl = answer.sessionUrl;
+      if (mine !== run || conn !== c) {
+        // Stopped while the POST was on its way: end the session it created.
+        void deleteSession(deps.fetch, answer.sessionUrl, { timeoutMs: deleteTimeoutMs });
+        return;
+      }
+      if (answer.iceServers.length > 0) iceServers = answer.iceServers;
+      await pc.setRemoteDescription({ type: 'answer', sdp: answer.answer });
+      if (pc.connectionState !== 'connected') {
+        c.connectTimer = setTimeout(
+          () => fail(mine, current, new ApiError('NETWORK_ERROR', 'The media connection could not be established.')),
+          connectTimeoutMs,
+        );
+      }
+      onConnectionState(mine, current);
+    } catch (err) {
+      if (mine !== run) return;
+      if (c && conn !== c) return;
+      fail(mine, c, err);
+    }
+  }
+
+  function onConnectionState(mine: number, c: Connection): void {
+    if (mine !== run || conn !== c) return;
+    switch (c.pc.connectionState) {
+      case 'connected':
+        clearTimers(c);
+        wasLive = true;
+        batch(() => {
+          status.value = 'live';
+          error.value = null;
+          attempt.value = 0;
+        });
+        break;
+      case 'disconnected':
+        c.disconnectTimer ??= setTimeout(
+          () => fail(mine, c, new ApiError('NETWORK_ERROR', 'The connection to the media server was interrupted.')),
+          disconnectedGraceMs,
+        );
+        break;
+      case 'failed':
+        fail(mine, c, new ApiError('NETWORK_ERROR', 'The connection to the media server failed.'));
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** Drops the connection; tries again later when the error allows it, else shows it. */
+  function fail(mine: number, c: Connection | null, err: unknown): void {
+    if (mine !== run || (c && conn !== c)) return;
+    if (c) {
+      discard(c);
+      if (c.sessionUrl) staleSessionUrl = c.sessionUrl;
+    }
+    conn = null;
+    figures.value = null;
+    if (!isRetryable(err, { wasLive })) {
+      run += 1;
+      stopStats();
+      const stale = staleSessionUrl;
+      staleSessionUrl = null;
+      if (stale) void deleteSession(deps.fetch, stale, { timeoutMs: deleteTimeoutMs });
+      batch(() => {
+        status.value = 'error';
+        error.value = describeError(err);
+      });
+      return;
+    }
+    const delay = retryDelayMs(err, attempt.peek());
+    batch(() => {
+      status.value = wasLive ? 'reconnecting' : 'connecting';
+      error.value = describeError(err);
+      attempt.value += 1;
+    });
+    retryTimer = setTimeout(() => {
+      retryTimer = null;
+      if (mine === run) void connect(mine);
+    }, delay);
+  }
+
+  function clearTimers(c: Connection): void {
+    if (c.connectTimer) clearTimeout(c.connectTimer);
+    if (c.disconnectTimer) clearTimeout(c.disconnectTimer);
+    c.connectTimer = null;
+    c.disconnectTimer = null;
+  }
+
+  function discard(c: Connection): void {
+    clearTimers(c);
+    try {
+      c.pc.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  /**
+   * Ends the sessions and then closes the PeerConnection. DELETE first: a closed
+   * PeerConnection looks like a network loss to the server, which then keeps the stream
+   * live for its reconnect grace period instead of taking it offline at once.
+   */
+  function endConnection(keepalive: boolean): Promise<void> {
+    run += 1;
+    if (retryTimer) clearTimeout(retryTimer);
+    retryTimer = null;
+    stopStats();
+    const c = conn;
+    conn = null;
+    const urls = [c?.sessionUrl, staleSessionUrl].filter((u): u is string => !!u);
+    staleSessionUrl = null;
+    if (c) clearTimers(c);
+    const opts = keepalive ? { keepalive, timeoutMs: deleteTimeoutMs } : { timeoutMs: deleteTimeoutMs };
+    return Promise.all(urls.map((url) => deleteSession(deps.fetch, url, opts))).then(() => {
+      if (c) discard(c);
+    });
+  }
+
+  /** Stop: DELETE the session (the stream goes offline), close the PeerConnection, stop the tracks. */
+  async function stop(): Promise<void> {
+    const ended = endConnection(false);
+    batch(() => {
+      status.value = 'idle';
+      error.value = null;
+      attempt.value = 0;
+      figures.value = null;
+    });
+    await ended;
+    media.stop();
+  }
+
+  /**
+   * The stream's events say it went offline. While we are live that means someone ended it
+   * on purpose (Stop in another tab, the API, the stream deleted): stop rather than
+   * reconnect. Our own DELETE of an old session (while reconnecting) also causes `offline`;
+   * that one is ignored.
+   */
+  function streamEnded(): void {
+    if (status.peek() !== 'live' || Date.now() - ownDeleteAt < OWN_DELETE_ECHO_MS) return;
+    void stop().then(() => {
+      if (status.peek() === 'idle') error.value = 'The broadcast was ended elsewhere (another tab stopped it, or the stream was deleted).';
+    });
+  }
+
+  /** Page unload (`pagehide`): the DELETE goes out with `keepalive` so it outlives the page. */
+  function leave(): void {
+    void endConnection(true);
+  }
+
+  /** Unmount: end the broadcast (the page closes the local media itself). Idempotent. */
+  function close(): void {
+    if (closed) return;
+    closed = true;
+    void endConnection(true);
+    media.setSink(null);
+    status.value = 'idle';
+  }
+
+  // ------------------------------------------------------------ figures
+
+  function startStats(): void {
+    stopStats();
+    statsTimer = setInterval(() => void sampleStats(), statsIntervalMs);
+  }
+
+  function stopStats(): void {
+    if (statsTimer) clearInterval(statsTimer);
+    statsTimer = null;
+  }
+
+  async function sampleStats(): Promise<void> {
+    const c = conn;
+    if (!c || c.pc.connectionState !== 'connected') return;
+    try {
+      const report = await c.pc.getStats();
+      if (conn !== c) return;
+      const { figures: next, sample } = publisherFigures(report, c.sample);
+      c.sample = sample;
+      figures.value = next;
+    } catch {
+      // A closing connection: the next sample comes from the next one.
+    }
+  }
+
+  return {
+    status,
+    error,
+    attempt,
+    figures,
+    goLive,
+    stop,
+    streamEnded,
+    leave,
+    close,
+  };
+}
+
