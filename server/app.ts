@@ -111,7 +111,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   const streams = new StreamService({
     streams: streamsRepo,
     keys: new StreamKeys(secrets.streamKeyEncryptionKey),
-    ingestUrl: () => `${publicUrl()}/whip`,
+    publicOrigin: (requestOrigin) => config.http.publicUrl || requestOrigin || publicUrl(),
     log: log.child({ component: 'streams' }),
   });
 

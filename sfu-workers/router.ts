@@ -150,6 +150,11 @@ export class Router {
         if (!stats) pub.stats.set(ssrc, (stats = new ReceiveStats(ssrc, c.kind, media.clockRate)));
         stats.onPacket(rtpSeq(buf), rtpTimestamp(buf), performance.now());
         media.forward(buf);
+        // Media (re)started: say so at once; the 1 s tick only notices it stopping.
+        if (!this.flowing) {
+          this.flowing = true;
+          this.events.mediaFlowing(true);
+        }
       });
     }
     this.watchState(pub);
@@ -338,10 +343,9 @@ export class Router {
     this.bitrateIn = seconds > 0 ? Math.round(((bytesIn - this.bytesInAtLastTick) * 8) / seconds) : 0;
     this.bytesInAtLastTick = bytesIn;
     this.lastTickAt = now;
-    const flowing = !!this.publisher && [...this.tracks.values()].some((t) => t.idleFor() < MEDIA_IDLE_MS);
-    if (flowing !== this.flowing) {
-      this.flowing = flowing;
-      this.events.mediaFlowing(flowing);
+    if (this.flowing && !(this.publisher && [...this.tracks.values()].some((t) => t.idleFor() < MEDIA_IDLE_MS))) {
+      this.flowing = false;
+      this.events.mediaFlowing(false);
     }
     const pub = this.publisher;
     if (pub && pub.connected && !pub.closed) this.sendReceiverReports(pub, now);

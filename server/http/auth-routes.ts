@@ -24,7 +24,7 @@ export function registerAuthRoutes(router: Router, auth: AuthService, streams: S
   });
   router.get('/users/me/streams', async (ctx) => {
     const { userId } = await auth.authenticate(ctx.headers.authorization);
-    return { json: { items: await streams.listMine(userId) } };
+    return { json: { items: await streams.listMine(userId, ctx.origin) } };
   });
   router.get('/users/:id/profile', async (ctx) => {
     const id = ctx.params.id!;

@@ -295,6 +295,7 @@ export class HttpServer {
       query,
       headers: c.headers,
       ip: c.ip,
+      origin: this.requestOrigin(c.headers),
       requestId: c.requestId,
       log: c.log,
       body: c.body,
@@ -352,6 +353,14 @@ export class HttpServer {
       if (forwarded) return forwarded;
     }
     return Buffer.from(res.getRemoteAddressAsText()).toString();
+  }
+
+  private requestOrigin(headers: Record<string, string>): string | undefined {
+    const host = headers.host;
+    if (!host || !/^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/.test(host)) return undefined;
+    const forwarded = this.o.trustProxy ? headers['x-forwarded-proto']?.split(',')[0]?.trim() : undefined;
+    const proto = forwarded === 'https' || forwarded === 'http' ? forwarded : 'http';
+    return `${proto}://${host}`;
   }
 
   private corsHeaders(headers: Record<string, string>): Record<string, string> {

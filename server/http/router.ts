@@ -18,6 +18,8 @@ export interface RequestContext {
   /** Lower-cased header names. */
   readonly headers: Readonly<Record<string, string>>;
   readonly ip: string;
+  /** `http(s)://host[:port]` the client used (Host header; X-Forwarded-Proto behind a trusted proxy), or undefined if unusable. */
+  readonly origin: string | undefined;
   readonly requestId: string;
   readonly log: Logger;
   /** Raw body bytes (empty when none was sent). */

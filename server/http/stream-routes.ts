@@ -10,16 +10,16 @@ export function registerStreamRoutes(router: Router, auth: AuthService, streams:
 
   router.post('/streams', async (ctx) => {
     const userId = await caller(ctx.headers.authorization);
-    return { status: 201, json: await streams.create(userId, ctx.json(CreateStreamBody)) };
+    return { status: 201, json: await streams.create(userId, ctx.json(CreateStreamBody), ctx.origin) };
   });
   router.get('/streams/live', async (ctx) => {
     const { limit, cursor } = ctx.queryAs(PageQuery);
-    return { json: await streams.listLive(limit, cursor) };
+    return { json: await streams.listLive(limit, cursor, ctx.origin) };
   });
-  router.get('/streams/:id', async (ctx) => ({ json: { stream: streams.view(await streams.get(ctx.params.id!)) } }));
+  router.get('/streams/:id', async (ctx) => ({ json: { stream: streams.view(await streams.get(ctx.params.id!), ctx.origin) } }));
   router.patch('/streams/:id', async (ctx) => {
     const userId = await caller(ctx.headers.authorization);
-    return { json: { stream: await streams.update(ctx.params.id!, userId, ctx.json(UpdateStreamBody)) } };
+    return { json: { stream: await streams.update(ctx.params.id!, userId, ctx.json(UpdateStreamBody), ctx.origin) } };
   });
   router.delete('/streams/:id', async (ctx) => {
     const userId = await caller(ctx.headers.authorization);
@@ -29,21 +29,21 @@ export function registerStreamRoutes(router: Router, auth: AuthService, streams:
     return { status: 204 };
   });
   router.get('/streams/:id/key', async (ctx) => ({
-    json: await streams.revealKey(ctx.params.id!, await caller(ctx.headers.authorization)),
+    json: await streams.revealKey(ctx.params.id!, await caller(ctx.headers.authorization), ctx.origin),
     headers: { 'Cache-Control': 'no-store' },
   }));
   router.post('/streams/:id/key/rotate', async (ctx) => ({
-    json: await streams.rotateKey(ctx.params.id!, await caller(ctx.headers.authorization)),
+    json: await streams.rotateKey(ctx.params.id!, await caller(ctx.headers.authorization), ctx.origin),
     headers: { 'Cache-Control': 'no-store' },
   }));
   router.post('/streams/:id/start', async (ctx) => ({
-    json: { stream: await streams.setLive(ctx.params.id!, await caller(ctx.headers.authorization), true) },
+    json: { stream: await streams.setLive(ctx.params.id!, await caller(ctx.headers.authorization), true, ctx.origin) },
   }));
   router.post('/streams/:id/stop', async (ctx) => {
     const userId = await caller(ctx.headers.authorization);
     const stream = await streams.getOwned(ctx.params.id!, userId);
     // Stop ends the broadcast itself, not only the status: the encoder's session closes.
     await media.endStream(stream.id as StreamId);
-    return { json: { stream: await streams.setLive(ctx.params.id!, userId, false) } };
+    return { json: { stream: await streams.setLive(ctx.params.id!, userId, false, ctx.origin) } };
   });
 }

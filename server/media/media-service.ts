@@ -69,13 +69,20 @@ export class MediaService {
     o.pool.onWorkerLost((w, generation) => this.workerLost(w, generation));
   }
 
-  /** WHIP: authenticates the stream key, places the stream and answers the offer. */
-  async publish(streamKey: string, offer: string): Promise<{ session: Session; answer: string }> {
+  /**
+   * WHIP: authenticates the stream key, places the stream and answers the offer.
+   * `replaces` is the id of the caller's previous session of this stream (a reconnect after
+   * a network blip): it is ended quietly and the new session continues the stream.
+   */
+  async publish(streamKey: string, offer: string, replaces?: string): Promise<{ session: Session; answer: string }> {
     const stream = await this.o.streams.findByKey(streamKey);
     if (!stream) throw new AppError('STREAM_KEY_INVALID', 'The stream key is wrong or was rotated: copy the current one from "My streams".');
     const streamId = stream.id as StreamId;
     let placement = this.placements.get(streamId);
-    if (placement?.publisher) {
+    if (placement?.publisher && replaces && placement.publisher.id === replaces) {
+      this.log.info({ streamId, old: replaces }, 'publisher reconnected: replacing its previous session');
+      await this.closeSession(placement.publisher, false);
+    } else if (placement?.publisher) {
       // A publisher whose media stopped is most likely the same encoder reconnecting after
       // a network blip, before its old connection timed out: let the new one take over.
       if (placement.flowing || !placement.publisher.connected) {

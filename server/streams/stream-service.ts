@@ -12,8 +12,11 @@ import type { StreamKeys } from './stream-keys.ts';
 export interface StreamServiceOptions {
   streams: StreamsRepo;
   keys: StreamKeys;
-  /** Returns the WHIP endpoint URL encoders publish to (depends on the public URL). */
-  ingestUrl: () => string;
+  /**
+   * The origin encoders reach this server at: PUBLIC_URL when set, else the one the caller
+   * used (`origin` argument of the methods below), else http://localhost:<port>.
+   */
+  publicOrigin: (requestOrigin?: string) => string;
   log: Logger;
 }
 
@@ -35,7 +38,12 @@ function decodeCursor(cursor: string): LiveCursor {
 export class StreamService {
   constructor(private readonly o: StreamServiceOptions) {}
 
-  view(row: StreamRow | StreamWithOwner): StreamView {
+  /** The WHIP endpoint encoders publish to. */
+  ingestUrl(origin?: string): string {
+    return `${this.o.publicOrigin(origin)}/whip`;
+  }
+
+  view(row: StreamRow | StreamWithOwner, origin?: string): StreamView {
     const v: StreamView = {
       id: row.id as StreamId,
       userId: row.userId as UserId,
@@ -45,14 +53,14 @@ export class StreamService {
       startTime: row.startTime?.toISOString() ?? null,
       endTime: row.endTime?.toISOString() ?? null,
       viewCount: row.viewCount,
-      ingestUrl: this.o.ingestUrl(),
+      ingestUrl: this.ingestUrl(origin),
       createdAt: row.createdAt.toISOString(),
     };
     if ('ownerUsername' in row) v.owner = { username: row.ownerUsername, displayName: row.ownerDisplayName };
     return v;
   }
 
-  async create(userId: UserId, body: CreateStreamBody): Promise<{ stream: StreamView; streamKey: string }> {
+  async create(userId: UserId, body: CreateStreamBody, origin?: string): Promise<{ stream: StreamView; streamKey: string }> {
     const streamKey = this.o.keys.generate();
     // The ciphertext is bound to its owner (AES-GCM associated data): copied onto another
     // user's row it no longer decrypts.
@@ -64,7 +72,7 @@ export class StreamService {
       streamKeyCiphertext: this.o.keys.encrypt(streamKey, `user:${userId}`),
     });
     this.o.log.info({ streamId: row.id, userId }, 'stream created');
-    return { stream: this.view(row), streamKey };
+    return { stream: this.view(row, origin), streamKey };
   }
 
   async get(id: string): Promise<StreamWithOwner> {
@@ -79,21 +87,21 @@ export class StreamService {
     return row;
   }
 
-  async listLive(limit: number, cursor?: string): Promise<Page<StreamView>> {
+  async listLive(limit: number, cursor?: string, origin?: string): Promise<Page<StreamView>> {
     const rows = await this.o.streams.listLive(limit + 1, cursor ? decodeCursor(cursor) : undefined);
     const items = rows.slice(0, limit);
     const last = items[items.length - 1];
-    return { items: items.map((r) => this.view(r)), nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+    return { items: items.map((r) => this.view(r, origin)), nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
   }
 
-  async listMine(userId: UserId): Promise<StreamView[]> {
-    return (await this.o.streams.listByUser(userId)).map((r) => this.view(r));
+  async listMine(userId: UserId, origin?: string): Promise<StreamView[]> {
+    return (await this.o.streams.listByUser(userId)).map((r) => this.view(r, origin));
   }
 
-  async update(id: string, userId: UserId, patch: UpdateStreamBody): Promise<StreamView> {
+  async update(id: string, userId: UserId, patch: UpdateStreamBody, origin?: string): Promise<StreamView> {
     const row = await this.getOwned(id, userId);
     await this.o.streams.update(row.id as StreamId, patch);
-    return this.view(await this.get(id));
+    return this.view(await this.get(id), origin);
   }
 
   async delete(id: string, userId: UserId): Promise<void> {
@@ -102,17 +110,17 @@ export class StreamService {
     this.o.log.info({ streamId: row.id, userId }, 'stream deleted');
   }
 
-  async revealKey(id: string, userId: UserId): Promise<StreamKeyView> {
+  async revealKey(id: string, userId: UserId, origin?: string): Promise<StreamKeyView> {
     const row = await this.getOwned(id, userId);
-    return { streamKey: this.o.keys.decrypt(row.streamKeyCiphertext, `user:${row.userId}`), ingestUrl: this.o.ingestUrl() };
+    return { streamKey: this.o.keys.decrypt(row.streamKeyCiphertext, `user:${row.userId}`), ingestUrl: this.ingestUrl(origin) };
   }
 
-  async rotateKey(id: string, userId: UserId): Promise<StreamKeyView> {
+  async rotateKey(id: string, userId: UserId, origin?: string): Promise<StreamKeyView> {
     const row = await this.getOwned(id, userId);
     const streamKey = this.o.keys.generate();
     await this.o.streams.setKey(row.id as StreamId, this.o.keys.hash(streamKey), this.o.keys.encrypt(streamKey, `user:${row.userId}`));
     this.o.log.info({ streamId: row.id, userId }, 'stream key rotated');
-    return { streamKey, ingestUrl: this.o.ingestUrl() };
+    return { streamKey, ingestUrl: this.ingestUrl(origin) };
   }
 
   /** The stream a stream key belongs to, or undefined. */
@@ -120,11 +128,11 @@ export class StreamService {
     return this.o.streams.findByKeyHash(this.o.keys.hash(streamKey));
   }
 
-  async setLive(id: string, userId: UserId, live: boolean): Promise<StreamView> {
+  async setLive(id: string, userId: UserId, live: boolean, origin?: string): Promise<StreamView> {
     const row = await this.getOwned(id, userId);
     if (live) await this.o.streams.markLive(row.id as StreamId);
     else await this.o.streams.markOffline(row.id as StreamId);
     this.o.log.info({ streamId: row.id, live }, live ? 'stream live' : 'stream offline');
-    return this.view(await this.get(id));
+    return this.view(await this.get(id), origin);
   }
 }

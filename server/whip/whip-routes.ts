@@ -18,7 +18,8 @@ export function registerWhipRoutes(router: Router, media: MediaService, iceServe
           headers: { 'WWW-Authenticate': 'Bearer realm="glint-whip"' },
         });
       }
-      const { session, answer } = await media.publish(m[1]!, sdpBody(ctx));
+      const replaces = ctx.query.get('replaces') ?? undefined;
+      const { session, answer } = await media.publish(m[1]!, sdpBody(ctx), replaces);
       return sdpAnswerReply(session, answer, iceServerLinks(iceServers));
     },
     { accepts: ['application/sdp'] },

@@ -51,6 +51,20 @@ describe('server lifecycle', () => {
     expect((await api404.json()).error.code).toBe('ROUTE_NOT_FOUND');
   });
 
+  it('shows PUBLIC_URL in WHIP URLs when it is configured, whatever address was used', async () => {
+    const own = await startTestServer({ config: { http: { publicUrl: 'https://live.example.com/' } } });
+    try {
+      const call = api(own.url);
+      const reg = await call('POST', '/auth/register', { json: { username: 'public', email: 'public@example.com', password: 'lighthouse keeper 3' } });
+      const created = await call('POST', '/streams', { token: reg.body.accessToken, json: { title: 'x' } });
+      expect(created.body.stream.ingestUrl).toBe('https://live.example.com/whip');
+      const key = await call('GET', `/streams/${created.body.stream.id}/key`, { token: reg.body.accessToken });
+      expect(key.body.ingestUrl).toBe('https://live.example.com/whip');
+    } finally {
+      await own.stop();
+    }
+  });
+
   it('finishes requests in flight when draining, then refuses new connections', async () => {
     const own = await startTestServer();
     const call = api(own.url);

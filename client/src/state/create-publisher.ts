@@ -45,16 +45,11 @@ interface Connection {
 export type Publisher = ReturnType<typeof createPublisher>;
 
 /**
- * How long after our own DELETE was answered an `offline` event is still taken to be its
- * echo. The server sends that event before it answers the DELETE, so it normally arrives
- * while we are still reconnecting; this only covers an event stream that lags a little.
- */
-const OWN_DELETE_ECHO_MS = 1_500;
-
-/**
  * The Studio's WHIP broadcast of the local media. It replaces its PeerConnection by itself
- * when the connection fails (or stays `disconnected` too long): DELETE the old session,
- * new PeerConnection with the same tracks, POST again, backing off 1 s, 2 s, 4 s ... 10 s.
+ * when the connection fails (or stays `disconnected` too long): a new PeerConnection with
+ * the same tracks POSTs again naming the session it replaces (`?replaces=<id>`), so the
+ * server ends the old one quietly and viewers see no offline/live flip. Backs off 1 s,
+ * 2 s, 4 s ... 10 s.
  * Device switches while live reach the senders through `replaceTrack` (no renegotiation).
  */
 export function createPublisher(deps: PublisherDeps) {
@@ -72,7 +67,7 @@ export function createPublisher(deps: PublisherDeps) {
   const figures = signal<PublisherFigures | null>(null);
 
   let conn: Connection | null = null;
-  /** A session whose DELETE did not reach the server yet; ended before the next POST. */
+  /** The session of the connection that failed: the next POST replaces it. */
   let staleSessionUrl: string | null = null;
   /** Bumped by goLive/stop/close: async work of an older run drops its results. */
   let run = 0;
@@ -81,8 +76,6 @@ export function createPublisher(deps: PublisherDeps) {
   let statsTimer: ReturnType<typeof setInterval> | null = null;
   let iceServers: RTCIceServer[] = [];
   let closed = false;
-  /** When the DELETE of one of our own old sessions was answered (its `offline` event is ours, not news). */
-  let ownDeleteAt = -Infinity;
 
   // A new camera, microphone or screen goes onto the live senders before the old track stops.
   media.setSink(async (kind, track) => {
@@ -120,15 +113,6 @@ export function createPublisher(deps: PublisherDeps) {
   async function connect(mine: number): Promise<void> {
     let c: Connection | null = null;
     try {
-      if (staleSessionUrl) {
-        // The old session must be gone before the new one exists: a late DELETE of it
-        // would take the stream offline under the new session.
-        const answered = await deleteSession(deps.fetch, staleSessionUrl, { timeoutMs: deleteTimeoutMs });
-        ownDeleteAt = Date.now();
-        if (!answered) throw new ApiError('NETWORK_ERROR', 'Could not reach the server to end the previous session.');
-        staleSessionUrl = null;
-      }
-      if (mine !== run) return;
       const key = await deps.streamKey();
       if (mine !== run) return;
 
@@ -147,7 +131,11 @@ export function createPublisher(deps: PublisherDeps) {
       const sdp = pc.localDescription?.sdp;
       if (!sdp) throw new Error('The browser produced no SDP offer.');
 
-      const answer = await publishOffer(deps.fetch, deps.whipUrl, key, sdp);
+      // A DELETE of the failed session would take the stream offline for its viewers;
+      // naming it lets the server hand the stream over to this session instead.
+      const url = staleSessionUrl ? replacingUrl(deps.whipUrl, staleSessionUrl) : deps.whipUrl;
+      const answer = await publishOffer(deps.fetch, url, key, sdp);
+      staleSessionUrl = null;
       c.sessionUrl = answer.sessionUrl;
       if (mine !== run || conn !== c) {
         // Stopped while the POST was on its way: end the session it created.
@@ -282,11 +270,10 @@ export function createPublisher(deps: PublisherDeps) {
   /**
    * The stream's events say it went offline. While we are live that means someone ended it
    * on purpose (Stop in another tab, the API, the stream deleted): stop rather than
-   * reconnect. Our own DELETE of an old session (while reconnecting) also causes `offline`;
-   * that one is ignored.
+   * reconnect. While reconnecting it is not news: a long outage outlives the server's grace.
    */
   function streamEnded(): void {
-    if (status.peek() !== 'live' || Date.now() - ownDeleteAt < OWN_DELETE_ECHO_MS) return;
+    if (status.peek() !== 'live') return;
     void stop().then(() => {
       if (status.peek() === 'idle') error.value = 'The broadcast was ended elsewhere (another tab stopped it, or the stream was deleted).';
     });
@@ -345,3 +332,9 @@ export function createPublisher(deps: PublisherDeps) {
   };
 }
 
+
+/** The WHIP URL with `replaces=<id of the failed session>` (the last path segment of its URL). */
+export function replacingUrl(whipUrl: string, sessionUrl: string): string {
+  const id = sessionUrl.split('?')[0]!.split('/').filter(Boolean).pop() ?? '';
+  return `${whipUrl}${whipUrl.includes('?') ? '&' : '?'}replaces=${encodeURIComponent(id)}`;
+}
