@@ -63,6 +63,12 @@ describe('MediaTrack', () => {
     t.add(late);
     expect(t.prime(late, 500)).toBe(true);
     expect(late.got.map((g) => g.seq)).toEqual(early.got.slice(0, 3).map((g) => g.seq));
+    // Replayed frames are squeezed into the last milliseconds before the live edge (90 ticks = 1 ms).
+    const live = early.got[2]!.ts;
+    expect(late.got.map((g) => g.ts)).toEqual([(live - 90) >>> 0, (live - 90) >>> 0, live]);
+    // The shared cached packets keep their own timestamps.
+    expect(t.retransmit(early, early.got[0]!.seq)).toBe(true);
+    expect(early.got.at(-1)!.ts).toBe(early.got[0]!.ts);
     now += 1000;
     expect(t.prime(consumer(102), 500)).toBe(false);
   });

@@ -5,7 +5,7 @@
  * continuous stream. Per-packet code: no allocation, no await, no logging.
  */
 import { PacketCache } from './packet-cache.ts';
-import { FrameKind, classifyH264, isVp8Keyframe, rtpPayloadOffset, rtpSeq, rtpSsrc, rtpTimestamp, rewriteRtp } from './rtp.ts';
+import { FrameKind, classifyH264, isVp8Keyframe, rtpPayloadOffset, rtpSeq, rtpSsrc, rtpTimestamp, rewriteRtp, writeU32 } from './rtp.ts';
 import { buildSenderReport } from './rtcp.ts';
 
 /** What a media track needs from a viewer's track (node-datachannel Track in production). */
@@ -153,16 +153,43 @@ export class MediaTrack {
   }
 
   /**
-   * Primes a viewer whose track just opened: when the last keyframe is recent, replays
-   * from it so the first frame decodes without waiting for a new keyframe. Returns true
-   * when it did; otherwise the caller asks the publisher for a keyframe.
+   * Primes a viewer whose track just opened with the current group of pictures: the last
+   * keyframe and every packet since, so the first frame decodes at once even when the
+   * encoder ignores keyframe requests (fixed GOP). The replayed frames get timestamps
+   * squeezed into the milliseconds before the live edge, so the player shows them quickly
+   * and then continues live instead of lagging by the age of the keyframe. Sequence numbers
+   * stay as they are (the viewer's stream just starts at the keyframe). Returns false when
+   * there is nothing recent or complete enough to replay; the caller then asks for a keyframe.
    */
   prime(c: Consumer, maxAgeMs: number): boolean {
     if (this.keyframeSeq < 0 || this.now() - this.keyframeAt > maxAgeMs) return false;
-    for (let s = this.keyframeSeq; ; s = (s + 1) & 0xffff) {
+    const count = ((this.lastOutSeq - this.keyframeSeq) & 0xffff) + 1;
+    if (count > this.cache.size) return false;
+    const packets: Buffer[] = [];
+    for (let i = 0, s = this.keyframeSeq; i < count; i++, s = (s + 1) & 0xffff) {
       const buf = this.cache.get(s);
-      if (buf) this.send(c, buf);
-      if (s === this.lastOutSeq) break;
+      if (!buf) return false; // a hole: the viewer could not decode it anyway
+      packets.push(buf);
+    }
+    // Frames in the replay, oldest first, by their (outgoing) timestamps.
+    let frames = 0;
+    let last = -1;
+    for (const p of packets) {
+      const ts = rtpTimestamp(p);
+      if (ts !== last) frames++;
+      last = ts;
+    }
+    const liveTs = rtpTimestamp(packets[packets.length - 1]!);
+    const step = Math.max(1, Math.round(this.clockRate / 1000));
+    let frame = 0;
+    last = -1;
+    for (const p of packets) {
+      const ts = rtpTimestamp(p);
+      if (ts !== last) frame++;
+      last = ts;
+      const copy = Buffer.from(p);
+      writeU32(copy, 4, (liveTs - (frames - frame) * step) >>> 0);
+      this.send(c, copy);
     }
     return true;
   }

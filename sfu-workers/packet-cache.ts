@@ -15,6 +15,10 @@ export class PacketCache {
     this.mask = size - 1;
   }
 
+  get size(): number {
+    return this.mask + 1;
+  }
+
   put(seq: number, packet: Buffer): void {
     const i = seq & this.mask;
     this.packets[i] = packet;

@@ -33,8 +33,11 @@ export interface RouterEvents {
 
 /** Keyframe requests to one publisher: at most one per this interval, the rest coalesced. */
 const KEYFRAME_INTERVAL_MS = 500;
-/** A joining viewer is primed from the cached keyframe when it is at most this old. */
-const PRIME_MAX_AGE_MS = 600;
+/**
+ * A joining viewer is primed with the cached group of pictures when its keyframe is at most
+ * this old (longer GOPs: a keyframe request instead, and the replay would be too large).
+ */
+const PRIME_MAX_AGE_MS = 3_000;
 /** No publisher packet for this long: the stream's media stopped. */
 const MEDIA_IDLE_MS = 4_000;
 

@@ -2,7 +2,9 @@
  * Load process for `npm run bench:fanout`: one synthetic publisher (WHIP) sending ~150
  * packets/s of 1200-byte H.264 RTP, and viewers (WHEP) added on command. A few "probe"
  * viewers read every packet (loss by sequence gaps, delay from the send time carried in the
- * payload); every viewer counts its packets. Talks to the parent over IPC.
+ * payload); every fourth viewer counts its packets (receiving costs the load process more
+ * than forwarding costs the worker; a sample keeps the load generator from being the limit).
+ * The publisher pauses while viewers join. Talks to the parent over IPC.
  */
 import { connect, createPublisherPeer, createViewerPeer, SyntheticH264, type ClientPeer } from '../../test/helpers/ndc-peer.ts';
 
@@ -11,7 +13,7 @@ if (process.env.BENCH_RTC_LOG) nodeDataChannel.initLogger(process.env.BENCH_RTC_
 const base = process.env.BENCH_URL!;
 const streamKey = process.env.BENCH_KEY!;
 const streamId = process.env.BENCH_STREAM!;
-const pps = Number(process.env.BENCH_PPS ?? 150);
+const pps = Number(process.env.BENCH_PPS ?? 157);
 const PROBES = 8;
 
 interface Probe {
@@ -22,9 +24,12 @@ interface Probe {
 }
 
 const viewers: ClientPeer[] = [];
+/** Per viewer: packets received and packets missing (sequence gaps); -1 when not observed. */
 const counts: number[] = [];
+const gaps: number[] = [];
 const probes: Probe[] = [];
 let sent = 0;
+let paused = false;
 
 async function post(path: string, sdp: string, headers: Record<string, string> = {}): Promise<string> {
   const res = await fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/sdp', ...headers }, body: sdp });
@@ -36,6 +41,7 @@ async function post(path: string, sdp: string, headers: Record<string, string> =
 async function addViewer(): Promise<void> {
   const v = await createViewerPeer({ name: `v${viewers.length}` });
   const index = counts.push(0) - 1;
+  gaps.push(0);
   if (probes.length < PROBES) {
     const probe: Probe = { packets: 0, lost: 0, lastSeq: -1, delays: [] };
     probes.push(probe);
@@ -45,16 +51,29 @@ async function addViewer(): Promise<void> {
       const seq = buf.readUInt16BE(2);
       if (probe.lastSeq >= 0) {
         const gap = (seq - probe.lastSeq - 1) & 0xffff;
-        if (gap > 0 && gap < 1000) probe.lost += gap;
+        if (gap > 0 && gap < 1000) {
+          probe.lost += gap;
+          gaps[index]! += gap;
+        }
       }
       probe.lastSeq = seq;
       probe.packets++;
       if (probe.delays.length < 20000) probe.delays.push(performance.now() - buf.readDoubleBE(16));
     });
-  } else {
+  } else if (index % 4 === 0) {
+    let lastSeq = -1;
     v.video!.onMessage((buf) => {
-      if (buf[1]! < 192 || buf[1]! > 223) counts[index]!++;
+      if (buf.length < 12 || (buf[1]! >= 192 && buf[1]! <= 223)) return;
+      const seq = (buf[2]! << 8) | buf[3]!;
+      if (lastSeq >= 0) {
+        const gap = (seq - lastSeq - 1) & 0xffff;
+        if (gap > 0 && gap < 1000) gaps[index]! += gap;
+      }
+      lastSeq = seq;
+      counts[index]!++;
     });
+  } else {
+    counts[index] = -1; // not observed
   }
   await connect(v, await post(`/whep/${streamId}`, v.offer));
   viewers.push(v);
@@ -71,6 +90,7 @@ async function main(): Promise<void> {
     const now = performance.now();
     credit += ((now - last) * pps) / 1000;
     last = now;
+    if (paused) credit = 0;
     while (credit >= 1) {
       credit--;
       sent++;
@@ -84,10 +104,19 @@ async function main(): Promise<void> {
 
   process.on('message', async (m: { cmd: string; n?: number }) => {
     if (m.cmd === 'add') {
+      const times: number[] = [];
+      paused = true;
       try {
-        for (let i = 0; i < m.n!; i++) await addViewer();
-        process.send!({ ok: true, viewers: viewers.length });
+        for (let i = 0; i < m.n!; i++) {
+          const t0 = performance.now();
+          await addViewer();
+          times.push(performance.now() - t0);
+        }
+        times.sort((a, b) => a - b);
+        paused = false;
+        process.send!({ ok: true, viewers: viewers.length, joinP50: times[Math.floor(times.length / 2)], joinMax: times.at(-1) });
       } catch (err) {
+        paused = false;
         process.send!({ ok: false, error: (err as Error).message, viewers: viewers.length });
       }
     } else if (m.cmd === 'reset') {
@@ -96,13 +125,14 @@ async function main(): Promise<void> {
         p.packets = 0;
         p.delays = [];
       }
-      process.send!({ ok: true, counts: [...counts], sent, cpu: process.cpuUsage() });
+      process.send!({ ok: true, counts: [...counts], gaps: [...gaps], sent, cpu: process.cpuUsage() });
     } else if (m.cmd === 'sample') {
       const delays = probes.flatMap((p) => p.delays).sort((a, b) => a - b);
       process.send!({
         ok: true,
         sent,
         counts: [...counts],
+        gaps: [...gaps],
         cpu: process.cpuUsage(),
         probeLost: probes.reduce((a, p) => a + p.lost, 0),
         probePackets: probes.reduce((a, p) => a + p.packets, 0),
@@ -115,6 +145,8 @@ async function main(): Promise<void> {
       setTimeout(() => process.exit(0), 200);
     }
   });
+  // Never outlive the benchmark that started us.
+  process.on('disconnect', () => process.exit(0));
   process.send!({ ok: true, ready: true });
 }
 
