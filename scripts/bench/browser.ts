@@ -1,0 +1,48 @@
+/**
+ * Shared pieces of the browser benchmarks: a Glint server with one account and stream, and
+ * Debian Chromium on loopback.
+ */
+import { chromium, type Browser } from 'playwright-core';
+import { startTestServer, type TestServer } from '../../test/helpers/server.ts';
+
+export const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+  '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required',
+  // Background pages must keep their timers and rendering at full rate.
+  '--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows',
+];
+
+export interface BenchSetup {
+  server: TestServer;
+  browser: Browser;
+  streamId: string;
+  streamKey: string;
+  close(): Promise<void>;
+}
+
+export async function setupBench(label: string): Promise<BenchSetup> {
+  const server = await startTestServer({ config: { log: { level: 'warn' } } });
+  const api = async (method: string, path: string, body?: unknown, token?: string) =>
+    (await fetch(server.url + path, { method, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: body ? JSON.stringify(body) : undefined })).json();
+  const reg = await api('POST', '/auth/register', { username: `bench_${label}`, email: `${label}@bench.example`, password: 'benchmarks print figures' });
+  const s = await api('POST', '/streams', { title: label }, reg.accessToken);
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  return {
+    server, browser, streamId: s.stream.id, streamKey: s.streamKey,
+    async close() {
+      await browser.close();
+      await server.stop();
+    },
+  };
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
+}
+
+export function summary(values: number[]): string {
+  const s = [...values].sort((a, b) => a - b);
+  return `p50 ${percentile(s, 0.5).toFixed(1)} ms, p95 ${percentile(s, 0.95).toFixed(1)} ms (n=${s.length}, min ${s[0]?.toFixed(1)}, max ${s.at(-1)?.toFixed(1)})`;
+}
