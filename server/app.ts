@@ -25,6 +25,7 @@ import { registerStreamRoutes } from './http/stream-routes.ts';
 import { availableParallelism } from 'node:os';
 import { WorkerPool } from './sfu/worker-pool.ts';
 import { ensureDtlsCertificate } from './sfu/certificate.ts';
+import { registerSfuMetrics } from './sfu/sfu-metrics.ts';
 import { MediaService } from './media/media-service.ts';
 import { registerWhipRoutes } from './whip/whip-routes.ts';
 import { registerWhepRoutes } from './whep/whep-routes.ts';
@@ -138,6 +139,8 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     reconnectGraceSeconds: config.rtc.reconnectGraceSeconds,
     log: log.child({ component: 'media' }),
   });
+
+  registerSfuMetrics(metrics, workers, media);
 
   registerHealthRoutes(http.router, {
     metrics,

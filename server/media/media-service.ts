@@ -149,6 +149,12 @@ export class MediaService {
     await this.call(s.placement.worker, () => s.placement.worker.channel.request('addCandidates', { peerId: s.id, candidates: frag.candidates }));
   }
 
+  sessionCounts(): { whip: number; whep: number } {
+    let whip = 0;
+    for (const s of this.sessions.values()) if (s.kind === 'whip') whip++;
+    return { whip, whep: this.sessions.size - whip };
+  }
+
   hasSession(id: PeerId): boolean {
     return this.sessions.has(id);
   }

@@ -231,6 +231,11 @@ describe('WHEP', () => {
     });
     await reader.cancel();
 
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/glint_webrtc_sessions\{kind="whep"\} 1/);
+    expect(metrics).toMatch(/glint_sfu_workers_ready 1/);
+    expect(Number(/glint_sfu_rtp_packets_sent\{worker="0"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThan(20);
+
     expect((await fetch(server.url + location, { method: 'DELETE' })).status).toBe(200);
     expect((await fetch(server.url + location, { method: 'DELETE' })).status).toBe(404);
     expect(server.app.media.viewerCount(id as never)).toBe(0);

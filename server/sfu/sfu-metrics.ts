@@ -1,0 +1,68 @@
+/**
+ * Prometheus metrics of the media plane, read from the workers when /metrics is scraped.
+ */
+import { Counter, Gauge } from 'prom-client';
+import type { WorkerStats } from '../../protocol/sfu.ts';
+import type { Metrics } from '../metrics.ts';
+import type { MediaService } from '../media/media-service.ts';
+import type { WorkerPool } from './worker-pool.ts';
+
+export function registerSfuMetrics(metrics: Metrics, pool: WorkerPool, media: MediaService): void {
+  const registers = [metrics.registry];
+  const restarts = new Counter({ name: 'glint_sfu_worker_restarts_total', help: 'sfu-worker processes that exited unexpectedly and were restarted.', registers });
+  pool.onWorkerLost(() => restarts.inc());
+
+  new Gauge({
+    name: 'glint_webrtc_sessions',
+    help: 'Open WebRTC sessions on this node, by kind (whip = publishers, whep = viewers).',
+    labelNames: ['kind'],
+    registers,
+    collect() {
+      const counts = media.sessionCounts();
+      this.set({ kind: 'whip' }, counts.whip);
+      this.set({ kind: 'whep' }, counts.whep);
+    },
+  });
+  new Gauge({
+    name: 'glint_sfu_workers_ready',
+    help: 'sfu-worker processes accepting sessions.',
+    registers,
+    collect() {
+      this.set(pool.all().filter((w) => w.ready).length);
+    },
+  });
+
+  // One getStats round per scrape, shared by every per-worker gauge (they collect in parallel).
+  let snapshot: { at: number; stats: Promise<Array<{ worker: string; stats: WorkerStats | null }>> } | undefined;
+  const workerStats = () => {
+    if (!snapshot || Date.now() - snapshot.at > 500) {
+      snapshot = {
+        at: Date.now(),
+        stats: Promise.all(
+          pool.all().map(async (w) => ({
+            worker: String(w.id),
+            stats: await w.channel.request('getStats', {}, { timeoutMs: 1000 }).catch(() => null),
+          })),
+        ),
+      };
+    }
+    return snapshot.stats;
+  };
+  const perWorker = (name: string, help: string, pick: (s: WorkerStats) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['worker'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const { worker, stats } of await workerStats()) if (stats) this.set({ worker }, pick(stats));
+      },
+    });
+  perWorker('glint_sfu_rtp_packets_received', 'RTP packets received from publishers since the worker started.', (s) => s.packetsIn);
+  perWorker('glint_sfu_rtp_packets_sent', 'RTP packets sent to viewers since the worker started.', (s) => s.packetsOut);
+  perWorker('glint_sfu_nack_retransmissions', 'Packets resent from the cache in answer to viewer NACKs since the worker started.', (s) => s.nacksAnswered);
+  perWorker('glint_sfu_keyframe_requests', 'Keyframe requests (PLI) sent to publishers since the worker started.', (s) => s.keyframeRequests);
+  perWorker('glint_sfu_worker_resident_memory_bytes', 'Resident memory of the worker process.', (s) => s.rssBytes);
+  perWorker('glint_sfu_worker_cpu_seconds', 'CPU time used by the worker process.', (s) => (s.cpuUserMicros + s.cpuSystemMicros) / 1e6);
+}
