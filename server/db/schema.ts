@@ -6,11 +6,14 @@
 import { sql } from 'drizzle-orm';
 import {
   bigint,
+  boolean,
   check,
   doublePrecision,
   index,
   integer,
+  jsonb,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -91,6 +94,25 @@ export const streams = pgTable(
   ],
 );
 
+/** One recording (DVR while live, VOD afterwards) of one broadcast of a stream. */
+export const recordings = pgTable(
+  'recordings',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    streamId: uuid('stream_id')
+      .notNull()
+      .references(() => streams.id, { onDelete: 'cascade' }),
+    status: text('status', { enum: ['recording', 'complete', 'failed'] }).notNull().default('recording'),
+    startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    endedAt: timestamp('ended_at', { withTimezone: true, mode: 'date' }),
+    /** Seconds of media recorded. */
+    durationSeconds: doublePrecision('duration_seconds').notNull().default(0),
+    /** Folder of the recording's playlists and media, relative to the media folder. */
+    path: text('path').notNull(),
+  },
+  (t) => [index('recordings_stream_started_idx').on(t.streamId, t.startedAt)],
+);
+
 /** HLS segments of a stream, for DVR and VOD; read in timestamp order per stream. */
 export const streamSegments = pgTable(
   'stream_segments',
@@ -99,12 +121,21 @@ export const streamSegments = pgTable(
     streamId: uuid('stream_id')
       .notNull()
       .references(() => streams.id, { onDelete: 'cascade' }),
+    recordingId: uuid('recording_id').references(() => recordings.id, { onDelete: 'cascade' }),
+    /** Media sequence number of the segment in its playlist. */
+    sequence: integer('sequence').notNull().default(0),
     segmentUrl: text('segment_url').notNull(),
     /** Seconds. */
     duration: doublePrecision('duration').notNull(),
+    byteSize: integer('byte_size').notNull().default(0),
+    /** The segment follows a gap (encoder or recorder restart): EXT-X-DISCONTINUITY. */
+    discontinuity: boolean('discontinuity').notNull().default(false),
     timestamp: timestamp('timestamp', { withTimezone: true, mode: 'date' }).notNull(),
   },
-  (t) => [index('stream_segments_stream_timestamp_idx').on(t.streamId, t.timestamp)],
+  (t) => [
+    index('stream_segments_stream_timestamp_idx').on(t.streamId, t.timestamp),
+    index('stream_segments_recording_sequence_idx').on(t.recordingId, t.sequence),
+  ],
 );
 
 export const chatMessages = pgTable(
@@ -117,11 +148,93 @@ export const chatMessages = pgTable(
     userId: uuid('user_id').references(() => users.id, { onDelete: 'set null' }),
     messageText: text('message_text').notNull(),
     timestamp: timestamp('timestamp', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    /** Set when a moderator removed the message: it is no longer shown or sent. */
+    deletedAt: timestamp('deleted_at', { withTimezone: true, mode: 'date' }),
+    deletedBy: uuid('deleted_by').references(() => users.id, { onDelete: 'set null' }),
   },
   (t) => [
     index('chat_messages_stream_id_idx').on(t.streamId, t.id),
     index('chat_messages_timestamp_idx').on(t.timestamp),
   ],
+);
+
+/** Chat rules of a channel (a streamer's streams share them). */
+export const chatSettings = pgTable('chat_settings', {
+  streamerId: uuid('streamer_id')
+    .primaryKey()
+    .references(() => users.id, { onDelete: 'cascade' }),
+  slowModeSeconds: integer('slow_mode_seconds').notNull().default(0),
+  subscribersOnly: boolean('subscribers_only').notNull().default(false),
+  followersOnly: boolean('followers_only').notNull().default(false),
+  bannedWords: jsonb('banned_words').$type<string[]>().notNull().default([]),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+});
+
+/** Users a streamer appointed to moderate the chat of their channel. */
+export const channelModerators = pgTable(
+  'channel_moderators',
+  {
+    streamerId: uuid('streamer_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    moderatorId: uuid('moderator_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.streamerId, t.moderatorId] })],
+);
+
+/** Bans (no `expires_at`) and timeouts (with one) from a channel's chat. */
+export const chatBans = pgTable(
+  'chat_bans',
+  {
+    streamerId: uuid('streamer_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    bannedBy: uuid('banned_by').references(() => users.id, { onDelete: 'set null' }),
+    reason: text('reason').notNull().default(''),
+    createdAt: createdAt(),
+    expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [primaryKey({ columns: [t.streamerId, t.userId] })],
+);
+
+/** Every moderation action: who did what to whom, when. */
+export const moderationActions = pgTable(
+  'moderation_actions',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    streamerId: uuid('streamer_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    streamId: uuid('stream_id').references(() => streams.id, { onDelete: 'set null' }),
+    actorId: uuid('actor_id').references(() => users.id, { onDelete: 'set null' }),
+    action: text('action').notNull(),
+    targetUserId: uuid('target_user_id').references(() => users.id, { onDelete: 'set null' }),
+    messageId: bigint('message_id', { mode: 'number' }),
+    details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: createdAt(),
+  },
+  (t) => [index('moderation_actions_streamer_created_idx').on(t.streamerId, t.createdAt)],
+);
+
+/** Who follows whom (followers-only chat). */
+export const follows = pgTable(
+  'follows',
+  {
+    followerId: uuid('follower_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    streamerId: uuid('streamer_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.followerId, t.streamerId] }), index('follows_streamer_idx').on(t.streamerId)],
 );
 
 export const subscriptions = pgTable(
