@@ -4,14 +4,35 @@
  * Payloads must be JSON values: they cross process boundaries.
  */
 import type { StreamId } from './ids.ts';
+import type { ServerMessage } from './signalling.ts';
 
 export interface StreamStatusEvent {
   streamId: StreamId;
   status: 'live' | 'offline';
   at: string;
+  /** Node that observed the change (it already told its own listeners). */
+  origin: string;
+}
+
+/** A chat event for every socket of a stream, on every node. */
+export interface ChatBusEvent {
+  event: ServerMessage;
+  /** The channel (streamer) the event belongs to: moderation and settings update every node's cache. */
+  streamerId: string;
+}
+
+/** One node's audience of one stream, published every few seconds. */
+export interface PresenceReport {
+  node: string;
+  chat: number;
+  webrtc: number;
 }
 
 export interface BusTopics {
+  /** Chat messages, reactions, moderation, settings, system events. Key: stream id. */
+  'chat.event': ChatBusEvent;
+  /** Audience counts per node. Key: stream id. */
+  'chat.presence': PresenceReport;
   /** A stream went live or offline. Key: stream id. */
   'stream.status': StreamStatusEvent;
   /** Free-form messages for tests and diagnostics. Key: anything. */

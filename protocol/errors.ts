@@ -29,6 +29,8 @@ export const ERRORS = {
   // Streams
   STREAM_NOT_FOUND: { status: 404, description: 'No stream has this id.' },
   NOT_STREAM_OWNER: { status: 403, description: 'Only the owner of the stream may do this.' },
+  NOT_A_MODERATOR: { status: 403, description: 'Only the streamer and the channel\'s moderators may do this.' },
+  UPGRADE_REQUIRED: { status: 426, description: 'The path is a WebSocket endpoint; connect with a WebSocket client.' },
 
   // Media sessions (WHIP / WHEP)
   STREAM_KEY_INVALID: { status: 401, description: 'WHIP needs `Authorization: Bearer <stream key>` with the current key of a stream.' },

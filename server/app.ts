@@ -22,6 +22,12 @@ import { StaticFiles } from './http/static-files.ts';
 import { registerHealthRoutes } from './http/health-routes.ts';
 import { registerAuthRoutes } from './http/auth-routes.ts';
 import { registerStreamRoutes } from './http/stream-routes.ts';
+import { registerChatRoutes } from './http/chat-routes.ts';
+import { ChatRepo } from './db/chat-repo.ts';
+import { ChatStore } from './chat/chat-store.ts';
+import { Channels } from './chat/channels.ts';
+import { ChatService } from './chat/chat-service.ts';
+import { ChatHub } from './chat/chat-hub.ts';
 import { availableParallelism } from 'node:os';
 import { WorkerPool } from './sfu/worker-pool.ts';
 import { ensureDtlsCertificate } from './sfu/certificate.ts';
@@ -98,10 +104,11 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   });
   const publicUrl = () => config.http.publicUrl || `http://localhost:${http.port || config.http.port}`;
 
+  const accessTokens = new AccessTokens(secrets.jwtKey, config.auth.accessTokenTtlSeconds);
   const auth = new AuthService({
     users: new UsersRepo(db.db),
     refreshTokens: new RefreshTokensRepo(db.db),
-    accessTokens: new AccessTokens(secrets.jwtKey, config.auth.accessTokenTtlSeconds),
+    accessTokens,
     refreshTokenTtlSeconds: config.auth.refreshTokenTtlSeconds,
     loginMaxFailuresPerAccount: config.auth.loginMaxFailuresPerAccount,
     loginMaxFailuresPerIp: config.auth.loginMaxFailuresPerIp,
@@ -142,6 +149,18 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
 
   registerSfuMetrics(metrics, workers, media);
 
+  const chatRepo = new ChatRepo(db.db);
+  const chatStore = new ChatStore({ repo: chatRepo, log: log.child({ component: 'chat' }), metrics, queueMax: config.chat.writeQueueMax });
+  const channels = new Channels(chatRepo, chatStore);
+  const chat = new ChatService({
+    repo: chatRepo, store: chatStore, channels, bus, log: log.child({ component: 'chat' }),
+    rules: {
+      burst: config.chat.burst, perSecond: config.chat.messagesPerSecond, reactionBurst: config.chat.reactionBurst,
+      reactionsPerSecond: config.chat.reactionsPerSecond, duplicateWindowSeconds: config.chat.duplicateWindowSeconds,
+    },
+  });
+  const chatHub = new ChatHub({ app: http.app, bus, chat, channels, repo: chatRepo, streams, media, tokens: accessTokens, metrics, log: log.child({ component: 'chat' }) });
+
   registerHealthRoutes(http.router, {
     metrics,
     checkReady: async () => {
@@ -151,6 +170,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   });
   registerAuthRoutes(http.router, auth, streams);
   registerStreamRoutes(http.router, auth, streams, media);
+  registerChatRoutes(http.router, { auth, streams, repo: chatRepo, chat, channels });
   registerWhipRoutes(http.router, media, config.rtc.iceServers);
   registerWhepRoutes(http.router, media, streams, config.rtc.iceServers);
 
@@ -166,6 +186,8 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     workers,
     publicUrl,
     async start() {
+      await chatStore.start();
+      await chatHub.start();
       try {
         await workers.start();
       } catch (err) {
@@ -179,6 +201,8 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     stop() {
       stopping ??= (async () => {
         await http.drain(config.http.shutdownTimeoutMs);
+        await chatHub.close();
+        await chatStore.close();
         await media.close();
         await workers.close();
         await bus.close();

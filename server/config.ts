@@ -43,6 +43,14 @@ const ConfigSchema = z.strictObject({
   streams: z.strictObject({
     keyEncryptionKey: z.string(),
   }),
+  chat: z.strictObject({
+    burst: z.number().int().min(1),
+    messagesPerSecond: z.number().positive(),
+    reactionBurst: z.number().int().min(1),
+    reactionsPerSecond: z.number().positive(),
+    duplicateWindowSeconds: z.number().int().min(0),
+    writeQueueMax: z.number().int().min(100),
+  }),
   rtc: z.strictObject({
     /** sfu-worker processes; 0 = one per CPU core. */
     workers: z.number().int().min(0).max(256),
@@ -86,6 +94,14 @@ export const DEFAULTS: Config = {
     loginWindowSeconds: 900,
   },
   streams: { keyEncryptionKey: '' },
+  chat: {
+    burst: 5,
+    messagesPerSecond: 1,
+    reactionBurst: 10,
+    reactionsPerSecond: 4,
+    duplicateWindowSeconds: 30,
+    writeQueueMax: 20_000,
+  },
   rtc: {
     workers: 0,
     bindAddress: '0.0.0.0',
@@ -99,7 +115,7 @@ export const DEFAULTS: Config = {
   },
 };
 
-type EnvKind = 'string' | 'int' | 'bool' | 'list' | 'json';
+type EnvKind = 'string' | 'int' | 'float' | 'bool' | 'list' | 'json';
 /** Environment variable -> config path. Part of the public contract: manifests use these names. */
 export const ENV_VARS: ReadonlyArray<{ env: string; path: string; kind: EnvKind }> = [
   { env: 'HOST', path: 'http.host', kind: 'string' },
@@ -122,6 +138,12 @@ export const ENV_VARS: ReadonlyArray<{ env: string; path: string; kind: EnvKind 
   { env: 'LOGIN_MAX_FAILURES_PER_IP', path: 'auth.loginMaxFailuresPerIp', kind: 'int' },
   { env: 'LOGIN_WINDOW_SECONDS', path: 'auth.loginWindowSeconds', kind: 'int' },
   { env: 'STREAM_KEY_ENCRYPTION_KEY', path: 'streams.keyEncryptionKey', kind: 'string' },
+  { env: 'CHAT_BURST', path: 'chat.burst', kind: 'int' },
+  { env: 'CHAT_MESSAGES_PER_SECOND', path: 'chat.messagesPerSecond', kind: 'float' },
+  { env: 'CHAT_REACTION_BURST', path: 'chat.reactionBurst', kind: 'int' },
+  { env: 'CHAT_REACTIONS_PER_SECOND', path: 'chat.reactionsPerSecond', kind: 'float' },
+  { env: 'CHAT_DUPLICATE_WINDOW_SECONDS', path: 'chat.duplicateWindowSeconds', kind: 'int' },
+  { env: 'CHAT_WRITE_QUEUE_MAX', path: 'chat.writeQueueMax', kind: 'int' },
   { env: 'RTC_WORKERS', path: 'rtc.workers', kind: 'int' },
   { env: 'RTC_BIND_ADDRESS', path: 'rtc.bindAddress', kind: 'string' },
   { env: 'RTC_ANNOUNCED_ADDRESS', path: 'rtc.announcedAddress', kind: 'string' },
@@ -143,6 +165,10 @@ function parseEnvValue(name: string, raw: string, kind: EnvKind): unknown {
       return raw;
     case 'int': {
       if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be an integer, got "${raw}"`);
+      return Number(raw.trim());
+    }
+    case 'float': {
+      if (!/^\d+(\.\d+)?$/.test(raw.trim())) throw new ConfigError(`${name} must be a number, got "${raw}"`);
       return Number(raw.trim());
     }
     case 'bool': {

@@ -13,6 +13,8 @@ const AUDIENCE = 'glint-api';
 export interface AccessClaims {
   userId: UserId;
   username: string;
+  /** Expiry, ms since epoch (set by verify). */
+  expiresAt?: number;
 }
 
 export class AccessTokens {
@@ -43,7 +45,7 @@ export class AccessTokens {
       if (payload.typ !== 'access' || typeof payload.sub !== 'string' || typeof payload.name !== 'string') {
         throw new AuthError('TOKEN_INVALID', 'The access token is not valid.');
       }
-      return { userId: payload.sub as UserId, username: payload.name };
+      return { userId: payload.sub as UserId, username: payload.name, expiresAt: (payload.exp ?? 0) * 1000 };
     } catch (err) {
       if (err instanceof AuthError) throw err;
       if (err instanceof joseErrors.JWTExpired) throw new AuthError('TOKEN_EXPIRED', 'The access token has expired; refresh it.');

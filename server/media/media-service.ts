@@ -149,6 +149,11 @@ export class MediaService {
     await this.call(s.placement.worker, () => s.placement.worker.channel.request('addCandidates', { peerId: s.id, candidates: frag.candidates }));
   }
 
+  /** Streams placed on this node's workers. */
+  liveStreamIds(): StreamId[] {
+    return [...this.placements.keys()];
+  }
+
   sessionCounts(): { whip: number; whep: number } {
     let whip = 0;
     for (const s of this.sessions.values()) if (s.kind === 'whip') whip++;

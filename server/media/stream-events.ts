@@ -13,9 +13,17 @@ export type StreamEvent =
   | { type: 'error'; message: string };
 
 type Listener = (e: StreamEvent) => void;
+type AnyListener = (streamId: StreamId, e: StreamEvent) => void;
 
 export class StreamEvents {
   private readonly listeners = new Map<StreamId, Set<Listener>>();
+  private readonly anyListeners = new Set<AnyListener>();
+
+  /** Every event of every stream (the cluster bridge listens here). */
+  onAny(listener: AnyListener): () => void {
+    this.anyListeners.add(listener);
+    return () => this.anyListeners.delete(listener);
+  }
 
   subscribe(streamId: StreamId, listener: Listener): () => void {
     let set = this.listeners.get(streamId);
@@ -28,6 +36,12 @@ export class StreamEvents {
   }
 
   emit(streamId: StreamId, event: StreamEvent): void {
+    for (const l of this.listeners.get(streamId) ?? []) l(event);
+    for (const l of this.anyListeners) l(streamId, event);
+  }
+
+  /** Delivers to this node's listeners only (events that came from another node). */
+  emitLocal(streamId: StreamId, event: StreamEvent): void {
     for (const l of this.listeners.get(streamId) ?? []) l(event);
   }
 }

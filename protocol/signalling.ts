@@ -1,0 +1,111 @@
+/**
+ * The chat WebSocket (`GET /streams/:id/chat`): what browsers send (validated with zod on
+ * the server) and what the server sends back. One JSON object per text frame.
+ */
+import { z } from 'zod';
+
+/** The reactions people can float over the video. */
+export const REACTIONS = ['👍', '❤️', '😂', '😮', '🔥', '👏', '🎉', '😢'] as const;
+export type Reaction = (typeof REACTIONS)[number];
+
+export const MAX_MESSAGE_LENGTH = 500;
+
+/** Subprotocol a client must offer; a second one `bearer.<access token>` authenticates. */
+export const CHAT_PROTOCOL = 'glint-chat.v1';
+
+const text = z.string().max(10 * MAX_MESSAGE_LENGTH);
+const userId = z.string().uuid();
+
+export const ClientMessage = z.discriminatedUnion('type', [
+  /** Authenticate (or refresh an expired token) without reconnecting. */
+  z.strictObject({ type: z.literal('auth'), token: z.string().min(1).max(4096) }),
+  z.strictObject({ type: z.literal('send'), text, nonce: z.string().max(64).optional() }),
+  z.strictObject({ type: z.literal('react'), emoji: z.string().max(16) }),
+  z.strictObject({ type: z.literal('delete'), messageId: z.number().int().positive(), nonce: z.string().max(64).optional() }),
+  z.strictObject({ type: z.literal('timeout'), userId, seconds: z.number().int().min(1).max(14 * 24 * 3600), reason: z.string().max(200).optional(), nonce: z.string().max(64).optional() }),
+  z.strictObject({ type: z.literal('ban'), userId, reason: z.string().max(200).optional(), nonce: z.string().max(64).optional() }),
+  z.strictObject({ type: z.literal('unban'), userId, nonce: z.string().max(64).optional() }),
+]);
+export type ClientMessage = z.infer<typeof ClientMessage>;
+export const CLIENT_MESSAGE_TYPES = ['auth', 'send', 'react', 'delete', 'timeout', 'ban', 'unban'] as const;
+
+export type ChatRole = 'viewer' | 'moderator' | 'streamer';
+
+export interface ChatUser {
+  id: string;
+  username: string;
+  displayName: string;
+}
+
+export interface ChatMessage {
+  id: number;
+  user: ChatUser | null;
+  role: ChatRole;
+  subscriber: boolean;
+  text: string;
+  at: string;
+}
+
+export interface ChatSettings {
+  slowModeSeconds: number;
+  subscribersOnly: boolean;
+  followersOnly: boolean;
+  bannedWords: string[];
+}
+
+export const ChatSettingsPatch = z.strictObject({
+  slowModeSeconds: z.number().int().min(0).max(3600).optional(),
+  subscribersOnly: z.boolean().optional(),
+  followersOnly: z.boolean().optional(),
+  bannedWords: z.array(z.string().trim().min(1).max(64)).max(500).optional(),
+});
+export type ChatSettingsPatch = z.infer<typeof ChatSettingsPatch>;
+
+/** Why a frame was refused; the socket stays open (except for FRAME_TOO_LARGE, closed by the server). */
+export type ChatErrorCode =
+  | 'UNAUTHENTICATED'
+  | 'TOKEN_INVALID'
+  | 'TOKEN_EXPIRED'
+  | 'MALFORMED_FRAME'
+  | 'BINARY_NOT_SUPPORTED'
+  | 'UNKNOWN_TYPE'
+  | 'INVALID_MESSAGE'
+  | 'MESSAGE_EMPTY'
+  | 'MESSAGE_TOO_LONG'
+  | 'RATE_LIMITED'
+  | 'SLOW_MODE'
+  | 'SUBSCRIBERS_ONLY'
+  | 'FOLLOWERS_ONLY'
+  | 'BANNED'
+  | 'TIMED_OUT'
+  | 'BANNED_WORD'
+  | 'DUPLICATE_MESSAGE'
+  | 'NOT_A_REACTION'
+  | 'NOT_A_MODERATOR'
+  | 'MESSAGE_NOT_FOUND'
+  | 'CANNOT_MODERATE_USER'
+  | 'CHAT_UNAVAILABLE';
+
+export type ServerMessage =
+  | { type: 'welcome'; user: ChatUser | null; role: ChatRole | null; settings: ChatSettings; history: ChatMessage[]; viewers: ViewerCounts }
+  | { type: 'authenticated'; user: ChatUser; role: ChatRole }
+  | { type: 'message'; message: ChatMessage }
+  | { type: 'ack'; nonce?: string; id?: number }
+  | { type: 'reaction'; emoji: Reaction; user: ChatUser }
+  | { type: 'deleted'; messageId: number; by: ChatUser }
+  | { type: 'moderation'; action: 'timeout' | 'ban' | 'unban'; user: ChatUser; by: ChatUser; until: string | null; reason: string }
+  | { type: 'settings'; settings: ChatSettings }
+  /** The channel's moderators changed (`changed` gained or lost the role). */
+  | { type: 'moderators'; userIds: string[]; changed: ChatUser }
+  | { type: 'system'; event: 'live' | 'offline' }
+  | { type: 'system'; event: 'gift'; from: ChatUser; amount: number; currency: string; message: string }
+  | { type: 'system'; event: 'subscription'; user: ChatUser }
+  | { type: 'viewers'; viewers: ViewerCounts }
+  | { type: 'error'; code: ChatErrorCode; message: string; nonce?: string; retryAfterMs?: number };
+
+export interface ViewerCounts {
+  /** WebRTC (WHEP) viewers, all nodes. */
+  webrtc: number;
+  /** Open chat sockets, all nodes. */
+  chat: number;
+}

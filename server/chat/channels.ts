@@ -1,0 +1,124 @@
+/**
+ * What each node keeps in memory about the channels its sockets are in: chat settings,
+ * moderators, bans and timeouts (loaded from the database once, then kept current by the
+ * bus events every node receives), and the last messages of each stream for new joiners.
+ */
+import type { ChatMessage, ChatSettings } from '../../protocol/signalling.ts';
+import type { ChatRepo, HistoryRow } from '../db/chat-repo.ts';
+import type { ChatStore } from './chat-store.ts';
+
+export interface Channel {
+  streamerId: string;
+  settings: ChatSettings;
+  moderators: Set<string>;
+  /** userId -> end of timeout in ms, or Infinity for a ban. */
+  bans: Map<string, number>;
+  loadedAt: number;
+}
+
+const CHANNEL_TTL_MS = 5 * 60_000;
+export const HISTORY_SIZE = 50;
+
+export class Channels {
+  private readonly channels = new Map<string, Channel>();
+  private readonly loading = new Map<string, Promise<Channel>>();
+  private readonly recent = new Map<string, Promise<ChatMessage[]>>();
+
+  constructor(
+    private readonly repo: ChatRepo,
+    private readonly store: ChatStore,
+  ) {}
+
+  async get(streamerId: string): Promise<Channel> {
+    const c = this.channels.get(streamerId);
+    if (c && Date.now() - c.loadedAt < CHANNEL_TTL_MS) return c;
+    let p = this.loading.get(streamerId);
+    if (!p) {
+      p = this.load(streamerId).finally(() => this.loading.delete(streamerId));
+      this.loading.set(streamerId, p);
+    }
+    return p;
+  }
+
+  /** The cached channel, if loaded (bus events only update channels someone here uses). */
+  peek(streamerId: string): Channel | undefined {
+    return this.channels.get(streamerId);
+  }
+
+  forget(streamerId: string): void {
+    this.channels.delete(streamerId);
+  }
+
+  /** The last messages of a stream, oldest first (loaded once per node, then kept by events). */
+  async history(streamId: string): Promise<ChatMessage[]> {
+    let p = this.recent.get(streamId);
+    if (!p) {
+      p = this.loadHistory(streamId);
+      this.recent.set(streamId, p);
+      p.catch(() => this.recent.delete(streamId));
+    }
+    return p;
+  }
+
+  async addRecent(streamId: string, message: ChatMessage): Promise<void> {
+    const list = this.recent.get(streamId);
+    if (!list) return;
+    const items = await list;
+    if (items.some((m) => m.id === message.id)) return;
+    items.push(message);
+    if (items.length > HISTORY_SIZE) items.splice(0, items.length - HISTORY_SIZE);
+  }
+
+  async removeRecent(streamId: string, messageId: number): Promise<void> {
+    const list = this.recent.get(streamId);
+    if (!list) return;
+    const items = await list;
+    const i = items.findIndex((m) => m.id === messageId);
+    if (i >= 0) items.splice(i, 1);
+  }
+
+  /** Drops caches of streams with no sockets left here. */
+  dropHistory(streamId: string): void {
+    this.recent.delete(streamId);
+  }
+
+  private async load(streamerId: string): Promise<Channel> {
+    const [settings, moderators, bans] = await Promise.all([this.repo.settings(streamerId), this.repo.moderators(streamerId), this.repo.activeBans(streamerId)]);
+    const channel: Channel = {
+      streamerId,
+      settings,
+      moderators: new Set(moderators.map((m) => m.id)),
+      bans: new Map(bans.map((b) => [b.userId, b.expiresAt ? b.expiresAt.getTime() : Infinity])),
+      loadedAt: Date.now(),
+    };
+    this.channels.set(streamerId, channel);
+    return channel;
+  }
+
+  private async loadHistory(streamId: string): Promise<ChatMessage[]> {
+    const rows = await this.repo.history(streamId, HISTORY_SIZE);
+    const fromDb = rows.map(toChatMessage);
+    // Messages accepted but not yet written are part of the history too.
+    const pending = this.store.pendingFor(streamId);
+    const seen = new Set(fromDb.map((m) => m.id));
+    const merged = [...fromDb];
+    for (const p of pending) {
+      if (seen.has(p.id)) continue;
+      const u = p.userId ? await this.repo.user(p.userId) : undefined;
+      merged.push({ id: p.id, user: u ?? null, role: 'viewer', subscriber: false, text: p.text, at: p.at.toISOString() });
+    }
+    merged.sort((a, b) => a.id - b.id);
+    return merged.slice(-HISTORY_SIZE);
+  }
+}
+
+export function toChatMessage(r: HistoryRow): ChatMessage {
+  return {
+    id: r.id,
+    user: r.userId && r.username ? { id: r.userId, username: r.username, displayName: r.displayName ?? r.username } : null,
+    role: 'viewer',
+    subscriber: false,
+    text: r.text,
+    at: r.at.toISOString(),
+  };
+}
