@@ -1,6 +1,8 @@
 /**
  * The chat WebSocket (`GET /streams/:id/chat`): what browsers send (validated with zod on
- * the server) and what the server sends back. One JSON object per text frame.
+ * the server) and what the server sends back. Client frames are one JSON object. Server
+ * frames are one ServerMessage object, or — on a busy stream, where events are batched —
+ * a JSON array of them, in order.
  */
 import { z } from 'zod';
 

@@ -8,17 +8,22 @@ export class ChatClient {
   welcome!: Extract<ServerMessage, { type: 'welcome' }>;
   private waiters: Array<{ match: (m: ServerMessage) => boolean; resolve: (m: ServerMessage) => void }> = [];
   closed = false;
+  /** Frames received (a batched frame carries several messages). */
+  frames = 0;
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data, isBinary) => {
       if (isBinary) return;
-      const m = JSON.parse(String(data)) as ServerMessage;
-      this.received.push(m);
-      this.waiters = this.waiters.filter((w) => {
-        if (!w.match(m)) return true;
-        w.resolve(m);
-        return false;
-      });
+      const parsed = JSON.parse(String(data)) as ServerMessage | ServerMessage[];
+      this.frames++;
+      for (const m of Array.isArray(parsed) ? parsed : [parsed]) {
+        this.received.push(m);
+        this.waiters = this.waiters.filter((w) => {
+          if (!w.match(m)) return true;
+          w.resolve(m);
+          return false;
+        });
+      }
     });
     ws.on('close', () => {
       this.closed = true;
