@@ -6,14 +6,9 @@
  */
 import { z } from 'zod';
 
-/** The reactions people can float over the video. */
-export const REACTIONS = ['👍', '❤️', '😂', '😮', '🔥', '👏', '🎉', '😢'] as const;
-export type Reaction = (typeof REACTIONS)[number];
+import { CHAT_PROTOCOL, MAX_MESSAGE_LENGTH, REACTIONS, type Reaction } from './chat-constants.ts';
 
-export const MAX_MESSAGE_LENGTH = 500;
-
-/** Subprotocol a client must offer; a second one `bearer.<access token>` authenticates. */
-export const CHAT_PROTOCOL = 'glint-chat.v1';
+export { CHAT_PROTOCOL, MAX_MESSAGE_LENGTH, REACTIONS, type Reaction };
 
 const text = z.string().max(10 * MAX_MESSAGE_LENGTH);
 const userId = z.string().uuid();

@@ -12,6 +12,7 @@ import type {
   UpdateMeBody,
 } from '../../../protocol/api.ts';
 import type { StreamId, UserId } from '../../../protocol/ids.ts';
+import type { ChatMessage, ChatSettings, ChatSettingsPatch, ChatUser } from '../../../protocol/signalling.ts';
 import type { HttpClient } from './http.ts';
 
 /** The account endpoints that need no access token; the session uses them. */
@@ -45,6 +46,65 @@ export function createGlintApi(http: HttpClient) {
       http.request<StreamKeyView>('GET', `/streams/${id(streamId)}/key`, { auth: true }),
     rotateStreamKey: (streamId: StreamId) =>
       http.request<StreamKeyView>('POST', `/streams/${id(streamId)}/key/rotate`, { auth: true }),
+
+    /** Older chat messages (newest last), for scrolling up; `nextBefore` is null at the start of the chat. */
+    chatMessages: (streamId: string, query: { before?: number | null; limit?: number } = {}) =>
+      http.request<{ items: ChatMessage[]; nextBefore: number | null }>('GET', `/streams/${id(streamId)}/chat/messages`, {
+        query,
+      }),
+    chatSettings: (streamId: string) =>
+      http.request<{ settings: ChatSettings }>('GET', `/streams/${id(streamId)}/chat/settings`),
+    /** Owner only. */
+    updateChatSettings: (streamId: string, body: ChatSettingsPatch) =>
+      http.request<{ settings: ChatSettings }>('PATCH', `/streams/${id(streamId)}/chat/settings`, { auth: true, body }),
+    /** Owner and moderators. */
+    chatModerators: (streamId: string) =>
+      http.request<{ items: ChatUser[] }>('GET', `/streams/${id(streamId)}/chat/moderators`, { auth: true }),
+    /** Owner only. */
+    setChatModerator: (streamId: string, userId: string, moderator: boolean) =>
+      http.request<void>(moderator ? 'PUT' : 'DELETE', `/streams/${id(streamId)}/chat/moderators/${id(userId)}`, {
+        auth: true,
+      }),
+    /** Owner and moderators: bans and timeouts in force. */
+    chatBans: (streamId: string) =>
+      http.request<{ items: ChatBanView[] }>('GET', `/streams/${id(streamId)}/chat/bans`, { auth: true }),
+    /** Owner and moderators: newest first. */
+    moderationLog: (streamId: string, query: { before?: number | null; limit?: number } = {}) =>
+      http.request<{ items: ModerationLogEntry[]; nextBefore: number | null }>(
+        'GET',
+        `/streams/${id(streamId)}/chat/moderation-log`,
+        { auth: true, query },
+      ),
+    /** Follow (or stop following) a streamer; followers-only chats need it. */
+    setFollowing: (userId: string, following: boolean) =>
+      http.request<void>(following ? 'PUT' : 'DELETE', `/users/${id(userId)}/follow`, { auth: true }),
   };
+}
+
+/**
+ * What `GET /streams/:id/chat/bans` lists. (The server defines this shape inline in
+ * server/http/chat-routes.ts; it is not in protocol/ yet.)
+ */
+export interface ChatBanView {
+  userId: string;
+  username: string;
+  bannedBy: string | null;
+  reason: string;
+  createdAt: string;
+  /** null for a ban, the end of a timeout otherwise. */
+  expiresAt: string | null;
+}
+
+/** One row of `GET /streams/:id/chat/moderation-log` (also defined inline on the server). */
+export interface ModerationLogEntry {
+  id: number;
+  /** delete_message, timeout, ban, unban, settings, add_moderator, remove_moderator */
+  action: string;
+  streamId: string | null;
+  actor: { id: string; username: string } | null;
+  target: { id: string; username: string } | null;
+  messageId: number | null;
+  details: Record<string, unknown>;
+  createdAt: string;
 }
 export type GlintApi = ReturnType<typeof createGlintApi>;

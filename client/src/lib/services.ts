@@ -3,6 +3,7 @@ import { createHttpClient } from './http.ts';
 import { browserRtc } from './peer.ts';
 import { createRouter, type Router } from './router.ts';
 import { broadcastSessionChannel, createSession, webLocks, type Session } from '../state/session.ts';
+import type { ChatSocketConstructor } from '../state/create-chat.ts';
 
 /** The long-lived objects every page may use; created once, in main.tsx. */
 export interface Services {
@@ -11,6 +12,8 @@ export interface Services {
   router: Router;
   /** fetch, EventSource and WebRTC factories for the media pages. */
   media: MediaEnvironment;
+  /** The WebSocket constructor, for the live chat. */
+  WebSocket: ChatSocketConstructor;
 }
 
 export type MediaEnvironment = ReturnType<typeof browserRtc>;
@@ -25,7 +28,7 @@ export function createServices(win: Window & typeof globalThis): Services {
   });
   const api = createGlintApi(createHttpClient({ fetch, tokens: session.tokens }));
   const router = createRouter(win);
-  return { session, api, router, media: browserRtc(win) };
+  return { session, api, router, media: browserRtc(win), WebSocket: win.WebSocket };
 }
 
 /** localStorage, or a memory stand-in where storage is blocked (then logins last one page load). */

@@ -1,14 +1,19 @@
+import type { ComponentChildren } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
 import type { StreamView } from '../../../protocol/api.ts';
 import { Button, ButtonLink } from '../components/button.tsx';
+import { ChatPanel } from '../components/chat-panel.tsx';
+import { ChatSettings } from '../components/chat-settings.tsx';
 import { ErrorMessage } from '../components/error-message.tsx';
 import { Figures } from '../components/figures.tsx';
 import { RequireAuth } from '../components/require-auth.tsx';
+import { ReactionOverlay } from '../components/reaction-overlay.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
 import { StreamGate } from '../components/stream-gate.tsx';
 import { StreamKeyFields } from '../components/stream-key-fields.tsx';
 import { ViewerBadge } from '../components/viewer-badge.tsx';
 import { formatBitrate, formatFps, formatPercent, formatResolution } from '../lib/rtc-stats.ts';
+import { useChat } from '../lib/use-chat.ts';
 import { useMediaStream } from '../lib/use-media-stream.ts';
 import { useModel } from '../lib/use-model.ts';
 import { usePageHide } from '../lib/use-page-hide.ts';
@@ -17,6 +22,7 @@ import { useStream } from '../lib/use-stream.ts';
 import { useTitle } from '../lib/use-title.ts';
 import { streamEventsUrl } from '../lib/whep.ts';
 import { whipUrl } from '../lib/whip.ts';
+import { createChatAdmin } from '../state/chat-admin.ts';
 import { createLocalMedia, type LocalMedia } from '../state/create-local-media.ts';
 import { createPublisher, type Publisher, type PublisherStatus } from '../state/create-publisher.ts';
 import { createStreamKeyModel } from '../state/my-streams.ts';
@@ -69,6 +75,8 @@ function StudioView({ stream }: { stream: StreamView }) {
     [media, stream.id],
   );
   const keyModel = useModel(() => createStreamKeyModel(api, stream.id), [api, stream.id]);
+  const chat = useChat(stream);
+  const chatAdmin = useModel(() => createChatAdmin({ api, streamId: stream.id, chat }), [api, stream.id, chat]);
 
   useEffect(() => {
     const unsubscribe = events.subscribe((e) => {
@@ -92,12 +100,14 @@ function StudioView({ stream }: { stream: StreamView }) {
       <div class={styles.titleRow}>
         <h1 data-testid="stream-title">Studio · {stream.title}</h1>
         <StatusBadge status={events.status.value ?? stream.status} />
-        <ViewerBadge count={broadcasting ? events.viewers.value : null} />
+        <ViewerBadge count={broadcasting ? events.viewers.value : null} chat={chat.viewers.value?.chat ?? null} />
       </div>
 
       <div class={styles.layout}>
         <section class={styles.stage} aria-label="Broadcast">
-          <Preview local={local} live={status === 'live'} />
+          <Preview local={local} live={status === 'live'}>
+            <ReactionOverlay chat={chat} />
+          </Preview>
           <StatusLine status={status} publisher={publisher} />
           <Controls local={local} publisher={publisher} broadcasting={broadcasting} />
           <ErrorMessage error={local.error.value} />
@@ -105,28 +115,35 @@ function StudioView({ stream }: { stream: StreamView }) {
           {broadcasting ? <LiveFigures publisher={publisher} viewers={events.viewers.value} /> : null}
         </section>
 
-        <aside class={styles.side} aria-labelledby="obs-title">
-          <h2 id="obs-title">Prefer OBS?</h2>
-          <p class={styles.hint}>
-            In OBS 30 or later: Settings → Stream → Service “WHIP”, paste the WHIP URL as Server and the stream key as
-            Bearer Token. Use x264 with the “zerolatency” tune (no B-frames) and a keyframe every 1–2 s.
-          </p>
-          <StreamKeyFields ingestUrl={stream.ingestUrl} keyModel={keyModel} allowRotate={false} stacked />
-          <div class={styles.links}>
-            <ButtonLink small href={`/watch/${stream.id}`}>
-              Open watch page
-            </ButtonLink>
-            <ButtonLink small href="/me/streams">
-              My streams
-            </ButtonLink>
-          </div>
-        </aside>
+        <div class={styles.sideColumn}>
+          <aside class={styles.chat} aria-label="Live chat">
+            <ChatPanel chat={chat} loginNext={`/studio/${stream.id}`} />
+          </aside>
+          <aside class={styles.side} aria-labelledby="obs-title">
+            <h2 id="obs-title">Prefer OBS?</h2>
+            <p class={styles.hint}>
+              In OBS 30 or later: Settings → Stream → Service “WHIP”, paste the WHIP URL as Server and the stream key as
+              Bearer Token. Use x264 with the “zerolatency” tune (no B-frames) and a keyframe every 1–2 s.
+            </p>
+            <StreamKeyFields ingestUrl={stream.ingestUrl} keyModel={keyModel} allowRotate={false} stacked />
+            <div class={styles.links}>
+              <ButtonLink small href={`/watch/${stream.id}`}>
+                Open watch page
+              </ButtonLink>
+              <ButtonLink small href="/me/streams">
+                My streams
+              </ButtonLink>
+            </div>
+          </aside>
+        </div>
       </div>
+
+      <ChatSettings admin={chatAdmin} />
     </div>
   );
 }
 
-function Preview({ local, live }: { local: LocalMedia; live: boolean }) {
+function Preview({ local, live, children }: { local: LocalMedia; live: boolean; children?: ComponentChildren }) {
   const video = useRef<HTMLVideoElement>(null);
   const track = local.videoTrack.value;
   useMediaStream(video, track ? [track] : []);
@@ -152,6 +169,7 @@ function Preview({ local, live }: { local: LocalMedia; live: boolean }) {
         </div>
       ) : null}
       {live ? <span class={styles.onAir}>On air</span> : null}
+      {children}
     </div>
   );
 }

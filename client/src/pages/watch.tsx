@@ -1,10 +1,13 @@
 import { useEffect } from 'preact/hooks';
 import type { StreamView } from '../../../protocol/api.ts';
+import { ChatPanel } from '../components/chat-panel.tsx';
+import { ReactionOverlay } from '../components/reaction-overlay.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
 import { StreamGate } from '../components/stream-gate.tsx';
 import { VideoPlayer } from '../components/video-player.tsx';
 import { ViewerBadge } from '../components/viewer-badge.tsx';
 import { formatCount, timeAgo } from '../lib/format.ts';
+import { useChat } from '../lib/use-chat.ts';
 import { useModel } from '../lib/use-model.ts';
 import { usePageHide } from '../lib/use-page-hide.ts';
 import { useServices } from '../lib/use-services.ts';
@@ -39,16 +42,20 @@ function Watch({ stream: s }: { stream: StreamView }) {
   useEffect(() => player.start(), [player]);
   // Leaving the page ends the WHEP session at once (DELETE with keepalive).
   usePageHide(player.stop, player.start);
+  const chat = useChat(s);
 
   const status = player.streamStatus.value ?? s.status;
   return (
-    <div class={styles.page}>
-      <VideoPlayer player={player} />
+    <div class={`${styles.page} ${styles.withChat}`}>
+      <div class={styles.stage}>
+        <VideoPlayer player={player} />
+        <ReactionOverlay chat={chat} />
+      </div>
       <div class={styles.info}>
         <div class={styles.titleRow}>
           <h1 data-testid="stream-title">{s.title}</h1>
           <StatusBadge status={status} />
-          {status === 'live' ? <ViewerBadge count={player.viewers.value} /> : null}
+          <ViewerBadge count={status === 'live' ? player.viewers.value : null} chat={chat.viewers.value?.chat ?? null} />
         </div>
         <p class={styles.meta}>
           {s.owner ? (
@@ -61,6 +68,9 @@ function Watch({ stream: s }: { stream: StreamView }) {
         </p>
         {s.description ? <p class={styles.description}>{s.description}</p> : null}
       </div>
+      <aside class={styles.chat} aria-label="Live chat">
+        <ChatPanel chat={chat} loginNext={`/watch/${s.id}`} />
+      </aside>
     </div>
   );
 }
