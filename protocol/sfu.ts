@@ -78,6 +78,36 @@ export interface SfuMethods {
   requestKeyframe: { req: { routerId: RouterId }; res: Record<string, never> };
   getStats: { req: Record<string, never>; res: WorkerStats };
   getRouterStats: { req: { routerId: RouterId }; res: RouterStats };
+  /**
+   * Plain RTP of the router's tracks to a recorder on this host (like a mediasoup
+   * PlainTransport): video to `videoPort`, audio to `audioPort` (RTP only, no RTCP).
+   * Asks the publisher for a keyframe at once and keeps one coming at least every
+   * `keyframeIntervalMs` while attached. Adding the same `recorderId` again replaces its ports.
+   */
+  addRecorder: { req: AddRecorderRequest; res: { tracks: RecorderTrack[] } };
+  removeRecorder: { req: { routerId: RouterId; recorderId: string }; res: Record<string, never> };
+}
+
+export interface AddRecorderRequest {
+  routerId: RouterId;
+  recorderId: string;
+  host: string;
+  videoPort: number;
+  audioPort: number;
+  /** Payload types the recorder's SDP declares. */
+  videoPayloadType: number;
+  audioPayloadType: number;
+  keyframeIntervalMs: number;
+}
+
+/** One track as a recorder receives it. */
+export interface RecorderTrack {
+  kind: 'audio' | 'video';
+  /** 'h264' | 'vp8' | 'opus' */
+  codec: string;
+  payloadType: number;
+  clockRate: number;
+  ssrc: number;
 }
 
 export type PeerCloseReason = 'closed' | 'failed' | 'timeout' | 'media-timeout' | 'b-frames' | 'worker';

@@ -213,6 +213,11 @@ export class MediaTrack {
     this.consumers.push(c);
   }
 
+  /** Time since the last keyframe started, in ms (Infinity before the first). */
+  keyframeAge(): number {
+    return this.keyframeSeq < 0 ? Infinity : this.now() - this.keyframeAt;
+  }
+
   remove(c: Consumer): void {
     const i = this.consumers.indexOf(c);
     if (i >= 0) this.consumers.splice(i, 1);

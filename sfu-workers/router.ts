@@ -8,8 +8,9 @@
 import { randomInt } from 'node:crypto';
 import type { PeerConnection, Track } from 'node-datachannel';
 import type { PeerId, RouterId, StreamId } from '../protocol/ids.ts';
-import type { PeerCloseReason, PeerRole, ProducerInfo, RouterStats, WorkerSettings } from '../protocol/sfu.ts';
+import type { AddRecorderRequest, PeerCloseReason, PeerRole, ProducerInfo, RecorderTrack, RouterStats, WorkerSettings } from '../protocol/sfu.ts';
 import { MediaTrack, type Consumer } from './media-track.ts';
+import { PlainRtpSink } from './plain-rtp-sink.ts';
 import { negotiate, type SendSsrc } from './peer-connection.ts';
 import { ReceiveStats } from './receive-stats.ts';
 import { buildPli, buildReceiverReport, buildRemb, visitRtcp, type ReportBlock } from './rtcp.ts';
@@ -63,10 +64,24 @@ interface Viewer extends Peer {
   consumers: Map<'audio' | 'video', Consumer>;
 }
 
+/** A recorder fed with plain RTP: one sink and one consumer per track kind. */
+interface Recorder {
+  id: string;
+  sinks: Map<'audio' | 'video', PlainRtpSink>;
+  consumers: Map<'audio' | 'video', Consumer>;
+  payloadTypes: Record<'audio' | 'video', number>;
+  keyframeIntervalMs: number;
+}
+
+/** How often a router with recorders checks that keyframes keep coming. */
+const RECORDER_KEYFRAME_CHECK_MS = 100;
+
 export class Router {
   private publisher: Publisher | undefined;
   private readonly viewers = new Map<PeerId, Viewer>();
   private readonly tracks = new Map<'audio' | 'video', MediaTrack>();
+  private readonly recorders = new Map<string, Recorder>();
+  private recorderTimer: NodeJS.Timeout | undefined;
   private lastKeyframeRequest = -Infinity;
   private keyframeTimer: NodeJS.Timeout | undefined;
   private readonly timer: NodeJS.Timeout;
@@ -135,6 +150,8 @@ export class Router {
         }));
       }
       const media = this.tracks.get(c.kind)!;
+      // Tracks made anew (first publisher, or a codec change) feed the recorders too.
+      for (const r of this.recorders.values()) if (!media.consumers.includes(r.consumers.get(c.kind)!)) this.attachRecorder(r, c.kind);
       const track = tracks.get(c.kind)!;
       track.onMessage((buf) => {
         if (pub.closed) return;
@@ -225,6 +242,82 @@ export class Router {
     sendRtcp(track, buildPli(pub.rtcpSsrc, mediaSsrc));
   }
 
+  /** Starts (or, for a known id, re-points) plain RTP to a recorder, and asks for a keyframe. */
+  async addRecorder(req: AddRecorderRequest): Promise<RecorderTrack[]> {
+    this.removeRecorder(req.recorderId);
+    const sinks = new Map<'audio' | 'video', PlainRtpSink>();
+    try {
+      sinks.set('video', await PlainRtpSink.open(req.host, req.videoPort));
+      sinks.set('audio', await PlainRtpSink.open(req.host, req.audioPort));
+    } catch (err) {
+      for (const s of sinks.values()) s.close();
+      throw new SfuError('BAD_REQUEST', `cannot send RTP to ${req.host}: ${(err as Error).message}`);
+    }
+    if (this.closed) {
+      for (const s of sinks.values()) s.close();
+      throw new SfuError('ROUTER_NOT_FOUND', 'the router closed');
+    }
+    // A concurrent addRecorder for the same id (a quick restart) may have won meanwhile.
+    this.removeRecorder(req.recorderId);
+    const recorder: Recorder = {
+      id: req.recorderId,
+      sinks,
+      consumers: new Map(),
+      payloadTypes: { video: req.videoPayloadType, audio: req.audioPayloadType },
+      keyframeIntervalMs: req.keyframeIntervalMs,
+    };
+    this.recorders.set(recorder.id, recorder);
+    for (const kind of this.tracks.keys()) this.attachRecorder(recorder, kind);
+    this.requestKeyframe();
+    this.recorderTimer ??= setInterval(() => this.keepKeyframesComing(), RECORDER_KEYFRAME_CHECK_MS);
+    return this.recorderTracks(recorder);
+  }
+
+  removeRecorder(recorderId: string): void {
+    const r = this.recorders.get(recorderId);
+    if (!r) return;
+    this.recorders.delete(recorderId);
+    for (const [kind, c] of r.consumers) {
+      c.open = false;
+      this.tracks.get(kind)?.remove(c);
+    }
+    for (const s of r.sinks.values()) s.close();
+    if (this.recorders.size === 0) {
+      clearInterval(this.recorderTimer);
+      this.recorderTimer = undefined;
+    }
+  }
+
+  private attachRecorder(r: Recorder, kind: 'audio' | 'video'): void {
+    const media = this.tracks.get(kind);
+    const sink = r.sinks.get(kind);
+    if (!media || !sink) return;
+    const old = r.consumers.get(kind);
+    if (old) {
+      old.open = false;
+      for (const t of this.tracks.values()) t.remove(old);
+    }
+    const consumer: Consumer = { sink, payloadType: r.payloadTypes[kind], open: true, packetsSent: 0, broken: false };
+    r.consumers.set(kind, consumer);
+    // Not primed with the cached GOP: its replay is squeezed in time, which FFmpeg's RTP
+    // demuxer turns into broken timestamps. The keyframe asked for in addRecorder starts it.
+    media.add(consumer);
+  }
+
+  private recorderTracks(r: Recorder): RecorderTrack[] {
+    return [...this.tracks.values()].map((t) => ({ kind: t.kind, codec: t.codec, payloadType: r.payloadTypes[t.kind], clockRate: t.clockRate, ssrc: t.ssrc }));
+  }
+
+  /** Recorders cut segments at keyframes: ask for one whenever the last is getting old. */
+  private keepKeyframesComing(): void {
+    const video = this.tracks.get('video');
+    if (!video || !this.isPublishing) return;
+    let interval = Infinity;
+    for (const r of this.recorders.values()) interval = Math.min(interval, r.keyframeIntervalMs);
+    // Ask a little early: the keyframe takes a round trip and an encode to arrive.
+    if (video.keyframeAge() >= interval * 0.85) this.requestKeyframe();
+  }
+
   hasPeer(peerId: PeerId): boolean {
     return this.publisher?.id === peerId || this.viewers.has(peerId);
   }
@@ -269,6 +362,7 @@ export class Router {
     this.closed = true;
     clearInterval(this.timer);
     clearTimeout(this.keyframeTimer);
+    for (const id of [...this.recorders.keys()]) this.removeRecorder(id);
     if (this.publisher) this.teardown(this.publisher);
     for (const v of [...this.viewers.values()]) this.teardown(v);
   }

@@ -84,6 +84,11 @@ export class SfuWorker {
     },
     getStats: () => this.stats(),
     getRouterStats: ({ routerId }) => this.router(routerId).stats(),
+    addRecorder: async (req) => ({ tracks: await this.router(req.routerId).addRecorder(req) }),
+    removeRecorder: ({ routerId, recorderId }) => {
+      this.routers.get(routerId)?.removeRecorder(recorderId);
+      return {};
+    },
   };
 
   /** Closes every router (worker shutdown). */
