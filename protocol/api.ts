@@ -107,3 +107,23 @@ export interface Page<T> {
   items: T[];
   nextCursor: string | null;
 }
+
+/** A finished recording of a stream (GET /streams/:id/vods). */
+export interface VodView {
+  id: string;
+  streamId: StreamId;
+  startedAt: string;
+  endedAt: string | null;
+  durationSeconds: number;
+  /** HLS master playlist of the recording (a VOD: EXT-X-ENDLIST). */
+  playlistUrl: string;
+}
+
+/** How the Watch page should play a stream (GET /streams/:id/playback). */
+export interface PlaybackView {
+  /** `hls` once the stream has more WebRTC viewers than the node's limit (HLS_PREFER_ABOVE_VIEWERS). */
+  preferred: 'webrtc' | 'hls';
+  webrtcViewers: number;
+  /** The live LL-HLS master playlist (with the DVR window) while the stream is recorded. */
+  hls: { url: string } | null;
+}

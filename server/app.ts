@@ -35,6 +35,12 @@ import { registerSfuMetrics } from './sfu/sfu-metrics.ts';
 import { MediaService } from './media/media-service.ts';
 import { registerWhipRoutes } from './whip/whip-routes.ts';
 import { registerWhepRoutes } from './whep/whep-routes.ts';
+import { resolve as resolvePath } from 'node:path';
+import { RecordingsRepo } from './db/recordings-repo.ts';
+import { HlsService } from './hls/hls-service.ts';
+import { registerHlsRoutes } from './hls/hls-routes.ts';
+import { ABR_LADDER, RecordingService } from './recording/recording-service.ts';
+import { findFfmpeg } from '../recorder/ffmpeg.ts';
 
 
 const CSP = [
@@ -63,6 +69,8 @@ export interface App {
   readonly metrics: Metrics;
   readonly media: MediaService;
   readonly workers: WorkerPool;
+  readonly hls: HlsService;
+  readonly recording: RecordingService;
   /** Base URL browsers and encoders use (PUBLIC_URL, else http://localhost:<port>). */
   publicUrl(): string;
   start(): Promise<void>;
@@ -149,6 +157,26 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
 
   registerSfuMetrics(metrics, workers, media);
 
+  // Recording: LL-HLS, DVR and VOD of every live stream (FFmpeg in a recorder process per stream).
+  const recordingsRepo = new RecordingsRepo(db.db);
+  const mediaDir = resolvePath(config.dataDir, 'media');
+  const hls = new HlsService({
+    mediaDir,
+    targetDurationSeconds: config.recording.targetDurationSeconds,
+    partTargetSeconds: config.recording.partTargetSeconds,
+    dvrWindowSeconds: config.hls.dvrWindowSeconds,
+    defaultBandwidth: (name) => (ABR_LADDER.find((r) => r.name === name)?.videoBitrate ?? config.rtc.maxPublishBitrate) + config.recording.audioBitrate,
+    recordings: recordingsRepo,
+    log: log.child({ component: 'hls' }),
+  });
+  const ffmpeg = config.recording.enabled ? findFfmpeg(config.recording.ffmpegPath) : undefined;
+  if (config.recording.enabled && !ffmpeg) log.warn({ ffmpegPath: config.recording.ffmpegPath }, 'no usable FFmpeg (FFMPEG_PATH, ffmpeg on PATH, @ffmpeg-installer/ffmpeg): live streams are not recorded');
+  else if (ffmpeg) log.info({ ffmpeg: ffmpeg.path, version: ffmpeg.major, from: ffmpeg.source }, 'recording live streams with FFmpeg');
+  const recording = new RecordingService({
+    config: config.recording, mediaDir, ffmpeg, media, hls, repo: recordingsRepo, metrics,
+    logLevel: config.log.level, log: log.child({ component: 'recording' }),
+  });
+
   const chatRepo = new ChatRepo(db.db);
   const chatStore = new ChatStore({ repo: chatRepo, log: log.child({ component: 'chat' }), metrics, queueMax: config.chat.writeQueueMax });
   const channels = new Channels(chatRepo, chatStore);
@@ -173,6 +201,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   registerChatRoutes(http.router, { auth, streams, repo: chatRepo, chat, channels });
   registerWhipRoutes(http.router, media, config.rtc.iceServers);
   registerWhepRoutes(http.router, media, streams, config.rtc.iceServers);
+  registerHlsRoutes(http.router, { hls, recording, media, streams, preferAboveViewers: config.hls.preferAboveViewers });
 
   let stopping: Promise<void> | undefined;
   return {
@@ -184,6 +213,8 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     metrics,
     media,
     workers,
+    hls,
+    recording,
     publicUrl,
     async start() {
       await chatStore.start();
@@ -194,16 +225,22 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
         await workers.close();
         throw err;
       }
+      await recording.start();
       const port = await http.listen();
       log.info({ host: config.http.host, port, url: publicUrl() }, 'listening');
     },
-    drain: () => http.drain(config.http.shutdownTimeoutMs),
+    drain: () => {
+      hls.close(); // held playlist requests answer at once
+      return http.drain(config.http.shutdownTimeoutMs);
+    },
     stop() {
       stopping ??= (async () => {
+        hls.close();
         await http.drain(config.http.shutdownTimeoutMs);
         await chatHub.close();
         await chatStore.close();
         await media.close();
+        await recording.close();
         await workers.close();
         await bus.close();
         await db.close();

@@ -64,6 +64,28 @@ const ConfigSchema = z.strictObject({
     /** Offered to browsers and encoders as Link: rel="ice-server" (STUN/TURN). */
     iceServers: z.array(z.strictObject({ urls: z.string().regex(/^(stun|stuns|turn|turns):/, 'must be a stun: or turn: URL'), username: z.string().optional(), credential: z.string().optional() })),
   }),
+  recording: z.strictObject({
+    /** Record every live stream into LL-HLS, DVR and VOD (needs FFmpeg). */
+    enabled: z.boolean(),
+    /** FFmpeg binary; '' = `ffmpeg` on PATH, else the @ffmpeg-installer/ffmpeg package. */
+    ffmpegPath: z.string(),
+    segmentSeconds: z.number().min(0.5).max(10),
+    partTargetSeconds: z.number().min(0.1).max(1),
+    targetDurationSeconds: z.number().int().min(1).max(20),
+    audioBitrate: z.number().int().min(32_000).max(512_000),
+    rtpPortMin: z.number().int().min(1024).max(65535),
+    rtpPortMax: z.number().int().min(1024).max(65535),
+    /** Transcode 720p/480p/240p renditions besides the copied source. */
+    abr: z.boolean(),
+    /** Finished recordings older than this are deleted with their rows; 0 = kept forever. */
+    retentionDays: z.number().min(0),
+  }),
+  hls: z.strictObject({
+    /** How far back viewers can seek while a stream is live. */
+    dvrWindowSeconds: z.number().int().min(10),
+    /** The Watch page starts with HLS once a stream has more WebRTC viewers than this; 0 = never. */
+    preferAboveViewers: z.number().int().min(0),
+  }),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -113,6 +135,22 @@ export const DEFAULTS: Config = {
     maxPublishBitrate: 4_000_000,
     iceServers: [],
   },
+  recording: {
+    enabled: true,
+    ffmpegPath: '',
+    segmentSeconds: 1,
+    partTargetSeconds: 0.35,
+    targetDurationSeconds: 2,
+    audioBitrate: 128_000,
+    rtpPortMin: 46000,
+    rtpPortMax: 46999,
+    abr: false,
+    retentionDays: 0,
+  },
+  hls: {
+    dvrWindowSeconds: 7200,
+    preferAboveViewers: 0,
+  },
 };
 
 type EnvKind = 'string' | 'int' | 'float' | 'bool' | 'list' | 'json';
@@ -153,6 +191,18 @@ export const ENV_VARS: ReadonlyArray<{ env: string; path: string; kind: EnvKind 
   { env: 'RTC_RECONNECT_GRACE_SECONDS', path: 'rtc.reconnectGraceSeconds', kind: 'int' },
   { env: 'RTC_MAX_PUBLISH_BITRATE', path: 'rtc.maxPublishBitrate', kind: 'int' },
   { env: 'RTC_ICE_SERVERS', path: 'rtc.iceServers', kind: 'json' },
+  { env: 'RECORDING_ENABLED', path: 'recording.enabled', kind: 'bool' },
+  { env: 'FFMPEG_PATH', path: 'recording.ffmpegPath', kind: 'string' },
+  { env: 'RECORDING_SEGMENT_SECONDS', path: 'recording.segmentSeconds', kind: 'float' },
+  { env: 'RECORDING_PART_TARGET_SECONDS', path: 'recording.partTargetSeconds', kind: 'float' },
+  { env: 'RECORDING_TARGET_DURATION_SECONDS', path: 'recording.targetDurationSeconds', kind: 'int' },
+  { env: 'RECORDING_AUDIO_BITRATE', path: 'recording.audioBitrate', kind: 'int' },
+  { env: 'RECORDING_RTP_PORT_MIN', path: 'recording.rtpPortMin', kind: 'int' },
+  { env: 'RECORDING_RTP_PORT_MAX', path: 'recording.rtpPortMax', kind: 'int' },
+  { env: 'RECORDING_ABR', path: 'recording.abr', kind: 'bool' },
+  { env: 'RECORDING_RETENTION_DAYS', path: 'recording.retentionDays', kind: 'float' },
+  { env: 'HLS_DVR_WINDOW_SECONDS', path: 'hls.dvrWindowSeconds', kind: 'int' },
+  { env: 'HLS_PREFER_ABOVE_VIEWERS', path: 'hls.preferAboveViewers', kind: 'int' },
 ];
 
 export class ConfigError extends Error {

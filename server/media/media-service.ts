@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { PeerId, RouterId, StreamId } from '../../protocol/ids.ts';
-import type { PeerCloseReason, SfuEvents } from '../../protocol/sfu.ts';
+import type { PeerCloseReason, ProducerInfo, SfuEvents } from '../../protocol/sfu.ts';
 import { AppError, ConflictError, NotFoundError, UnavailableError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { StreamService } from '../streams/stream-service.ts';
@@ -39,6 +39,16 @@ interface Placement {
   viewers: Map<PeerId, Session>;
   /** The publisher's media is arriving (false during a blip or before the first packet). */
   flowing: boolean;
+  /** What the current (or last) publisher sends. */
+  producers: ProducerInfo[];
+}
+
+/** Where a stream's media is, for components that attach to its router (the recorder). */
+export interface RouterPlacement {
+  routerId: RouterId;
+  worker: WorkerHandle;
+  generation: number;
+  producers: ProducerInfo[];
 }
 
 export interface MediaServiceOptions {
@@ -59,6 +69,7 @@ export class MediaService {
   private readonly sessions = new Map<PeerId, Session>();
   /** Streams whose publisher dropped without saying goodbye: offline when the timer fires. */
   private readonly grace = new Map<StreamId, NodeJS.Timeout>();
+  private readonly publishListeners = new Set<(streamId: StreamId) => void>();
   private readonly log: Logger;
 
   constructor(private readonly o: MediaServiceOptions) {
@@ -105,6 +116,8 @@ export class MediaService {
     const session = this.addSession(id, 'whip', p, offer);
     placement = p;
     placement.publisher = session;
+    placement.producers = result.producers;
+    for (const l of this.publishListeners) l(streamId);
     this.log.info({ streamId, session: id, producers: result.producers }, 'publisher session opened');
     return { session, answer: result.answer };
   }
@@ -147,6 +160,18 @@ export class MediaService {
     if (ifMatch !== undefined && ifMatch !== s.etag) throw new AppError('PRECONDITION_FAILED', 'If-Match does not match this session\'s ETag.');
     if (frag.candidates.length === 0) return;
     await this.call(s.placement.worker, () => s.placement.worker.channel.request('addCandidates', { peerId: s.id, candidates: frag.candidates }));
+  }
+
+  /** Called when a publisher's offer was answered: its media follows within a second (the recorder starts now). */
+  onPublish(listener: (streamId: StreamId) => void): () => void {
+    this.publishListeners.add(listener);
+    return () => this.publishListeners.delete(listener);
+  }
+
+  /** The stream's router, when it has one on this node. */
+  placementOf(streamId: StreamId): RouterPlacement | undefined {
+    const p = this.placements.get(streamId);
+    return p && { routerId: p.routerId, worker: p.worker, generation: p.generation, producers: p.producers };
   }
 
   /** Streams placed on this node's workers. */
@@ -204,7 +229,7 @@ export class MediaService {
       worker.channel.request('closeRouter', { routerId }).catch(() => {});
       return existing;
     }
-    const placement: Placement = { streamId, routerId, worker, generation: worker.generation, publisher: undefined, viewers: new Map(), flowing: false };
+    const placement: Placement = { streamId, routerId, worker, generation: worker.generation, publisher: undefined, viewers: new Map(), flowing: false, producers: [] };
     this.placements.set(streamId, placement);
     return placement;
   }

@@ -59,6 +59,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       log: { level: 'debug', ...options.config?.log },
       // One sfu-worker on loopback, on ports of its own (test files run in parallel).
       rtc: { workers: 1, bindAddress: '127.0.0.1', portBase: await freeUdpPortBase(), connectTimeoutSeconds: 10, ...options.config?.rtc },
+      // Recording (a recorder process and FFmpeg per published stream) only where a test asks for it.
+      // TEST_FFMPEG_PATH runs the recording suites against another FFmpeg (e.g. the 4.1 of @ffmpeg-installer).
+      recording: { enabled: false, ffmpegPath: process.env.TEST_FFMPEG_PATH ?? '', ...options.config?.recording },
     },
   });
   const app = await createApp(config, { logDestination: destination });

@@ -1,0 +1,3 @@
+import { describeRecordingsRepo } from './recordings-repo.case.ts';
+
+describeRecordingsRepo('pglite');

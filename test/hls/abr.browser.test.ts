@@ -1,0 +1,63 @@
+/**
+ * The ABR ladder (recording.abr): the source stays copied; rungs below the source's height
+ * are encoded by a second FFmpeg with keyframes where the source has them, listed in the
+ * master playlist, and play in Chromium.
+ */
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { launchChromium, publishFromBrowser, type BrowserPublisher } from '../helpers/browser-publisher.ts';
+import { openHlsPlayer } from '../helpers/hls-player.ts';
+import { checkMedia, checkPlaylist, parsePlaylist } from './conformance.ts';
+
+let server: TestServer;
+let browser: Browser;
+let publisher: BrowserPublisher;
+let streamId: string;
+
+beforeAll(async () => {
+  server = await startTestServer({ config: { recording: { enabled: true, abr: true } } });
+  const post = async (path: string, body: unknown, token?: string) =>
+    (await fetch(server.url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) })).json();
+  const reg = await post('/auth/register', { username: 'ladder', email: 'ladder@example.com', password: 'orange river stone' });
+  const created = await post('/streams', { title: 'ABR' }, reg.accessToken);
+  streamId = created.stream.id;
+  browser = await launchChromium();
+  publisher = await publishFromBrowser(browser, server.url, created.streamKey, { width: 640, height: 360 });
+}, 60_000);
+
+afterAll(async () => {
+  await publisher?.stop();
+  await browser?.close();
+  await server?.stop();
+}, 30_000);
+
+it('lists the copied source and the rungs below it, each a conforming LL-HLS playlist that plays', async () => {
+  const end = Date.now() + 25_000;
+  let master = '';
+  let rung = parsePlaylist('#EXTM3U\n');
+  for (;;) {
+    master = await (await fetch(`${server.url}/hls/${streamId}/master.m3u8`)).text();
+    const res = await fetch(`${server.url}/hls/${streamId}/240p.m3u8`);
+    if (res.status === 200) rung = parsePlaylist(await res.text());
+    if (master.includes('240p.m3u8') && rung.segments.length >= 2) break;
+    if (Date.now() > end) throw new Error(`no 240p rendition in time:\n${master}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  // Only rungs below the 360p source: no 720p or 480p copies of it.
+  const variants = [...master.matchAll(/#EXT-X-STREAM-INF:([^\n]+)\n([^\n]+)/g)].map((m) => [m[2], /RESOLUTION=(\d+x\d+)/.exec(m[1]!)?.[1]]);
+  expect(variants).toEqual([['index.m3u8', '640x360'], ['240p.m3u8', '426x240']]);
+  expect(master).toMatch(/CODECS="avc1\.4d4029,mp4a\.40\.2"/);
+  expect(checkPlaylist(rung, { live: true })).toEqual([]);
+  expect(await checkMedia(rung, `${server.url}/hls/${streamId}/240p.m3u8`)).toEqual([]);
+
+  // hls.js orders levels by bandwidth: level 0 is the 240p rung; keep it there.
+  const player = await openHlsPlayer(browser, `${server.url}/healthz`, `${server.url}/hls/${streamId}/master.m3u8`, { startLevel: 0 });
+  try {
+    await player.page.evaluate('window.__hls.autoLevelCapping = 0');
+    const s = await player.until('the 240p rung to play', (x) => x.currentTime > 1 && x.videoWidth === 426, 25_000);
+    expect(s.errors.filter((e) => e.fatal)).toEqual([]);
+  } finally {
+    await player.close();
+  }
+}, 60_000);
