@@ -5,11 +5,13 @@ import type {
   LoginBody,
   Me,
   Page,
+  PlaybackView,
   PublicProfile,
   RegisterBody,
   StreamKeyView,
   StreamView,
   UpdateMeBody,
+  VodView,
 } from '../../../protocol/api.ts';
 import type { StreamId, UserId } from '../../../protocol/ids.ts';
 import type { ChatMessage, ChatSettings, ChatSettingsPatch, ChatUser } from '../../../protocol/signalling.ts';
@@ -44,6 +46,8 @@ export function createGlintApi(http: HttpClient) {
       http.request<CreatedStream>('POST', '/streams', { auth: true, body }),
     streamKey: (streamId: StreamId) =>
       http.request<StreamKeyView>('GET', `/streams/${id(streamId)}/key`, { auth: true }),
+    vods: (streamId: StreamId) => http.request<{ items: VodView[] }>('GET', `/streams/${id(streamId)}/vods`),
+    playback: (streamId: StreamId) => http.request<PlaybackView>('GET', `/streams/${id(streamId)}/playback`),
     rotateStreamKey: (streamId: StreamId) =>
       http.request<StreamKeyView>('POST', `/streams/${id(streamId)}/key/rotate`, { auth: true }),
 

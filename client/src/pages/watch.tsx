@@ -1,15 +1,13 @@
-import { useEffect } from 'preact/hooks';
 import type { StreamView } from '../../../protocol/api.ts';
 import { ChatPanel } from '../components/chat-panel.tsx';
 import { ReactionOverlay } from '../components/reaction-overlay.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
 import { StreamGate } from '../components/stream-gate.tsx';
-import { VideoPlayer } from '../components/video-player.tsx';
+import { PlaybackOptions, useWatchPlayback, WatchPlayer } from '../components/watch-player.tsx';
 import { ViewerBadge } from '../components/viewer-badge.tsx';
 import { formatCount, timeAgo } from '../lib/format.ts';
 import { useChat } from '../lib/use-chat.ts';
 import { useModel } from '../lib/use-model.ts';
-import { usePageHide } from '../lib/use-page-hide.ts';
 import { useServices } from '../lib/use-services.ts';
 import { useStream } from '../lib/use-stream.ts';
 import { useTitle } from '../lib/use-title.ts';
@@ -39,16 +37,15 @@ function Watch({ stream: s }: { stream: StreamView }) {
     // A newer StreamView of the same stream (e.g. after a reload of it) keeps the player.
     [media, s.id],
   );
-  useEffect(() => player.start(), [player]);
-  // Leaving the page ends the WHEP session at once (DELETE with keepalive).
-  usePageHide(player.stop, player.start);
+  // Starts the WebRTC player (or HLS instead) and ends its session when the page is left.
+  const playback = useWatchPlayback(s, player);
   const chat = useChat(s);
 
   const status = player.streamStatus.value ?? s.status;
   return (
     <div class={`${styles.page} ${styles.withChat}`}>
       <div class={styles.stage}>
-        <VideoPlayer player={player} />
+        <WatchPlayer watch={playback} webrtc={player} />
         <ReactionOverlay chat={chat} />
       </div>
       <div class={styles.info}>
@@ -67,6 +64,7 @@ function Watch({ stream: s }: { stream: StreamView }) {
           <span>{formatCount(s.viewCount, 'view', 'views')}</span>
         </p>
         {s.description ? <p class={styles.description}>{s.description}</p> : null}
+        <PlaybackOptions watch={playback} streamId={s.id} status={status} />
       </div>
       <aside class={styles.chat} aria-label="Live chat">
         <ChatPanel chat={chat} loginNext={`/watch/${s.id}`} />
