@@ -3,13 +3,15 @@
  * 2000,10000) held by chat-sink.c (built with cc on first use), M messages/s in
  * (BENCH_RATE, default 50,100,200) from 20 senders; prints delivered messages/s, delivery latency
  * p50/p99 (20 probe sockets parse every frame), the server process's CPU and its memory
- * per socket.
+ * per socket, and how long its event loop was held (a fan-out's writes to every socket run
+ * in one go: this is where delivery latency comes from once a node holds many sockets).
  */
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startTestServer } from '../../test/helpers/server.ts';
 
 const steps = (process.env.BENCH_SOCKETS ?? '2000,10000').split(',').map(Number);
@@ -76,11 +78,14 @@ async function main(): Promise<void> {
     await ask(load, { cmd: 'rate', rate });
     await new Promise((res) => setTimeout(res, 2000));
     const before = { ...(await ask(load, { cmd: 'sample' })), sink: sinkTotals() };
+    const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+    loopDelay.enable();
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await new Promise((res) => setTimeout(res, seconds * 1000));
     const after = { ...(await ask(load, { cmd: 'sample' })), sink: sinkTotals() };
     const cpu = process.cpuUsage(cpu0);
+    loopDelay.disable();
     const elapsed = (performance.now() - t0) / 1000;
     // Chat messages per frame, as seen by the probes (busy streams batch several per frame);
     // the sinks' welcome and viewer-count frames are few enough to ignore.
@@ -94,7 +99,7 @@ async function main(): Promise<void> {
     console.log(
       `${String(open + 20).padStart(7)}  ${String(rate).padStart(7)}  ${String(Math.round(delivered)).padStart(15)}  ${after.p50.toFixed(1).padStart(11)} / ${after.p99.toFixed(1)} / ${after.max.toFixed(1)}  ` +
         `${((100 * (cpu.user + cpu.system)) / 1e6 / elapsed).toFixed(0).padStart(9)}%  ${(rss / 1048576).toFixed(0).padStart(7)} MB  ${(perSocket / 1024).toFixed(1).padStart(7)} KB  (${(loadCpu * 100).toFixed(0)}%)` +
-        `  ${(wireBytes / 1048576).toFixed(0)} MB/s on the wire, ${perFrame.toFixed(1)} messages/frame` +
+        `  ${(wireBytes / 1048576).toFixed(0)} MB/s on the wire, ${perFrame.toFixed(1)} messages/frame, event-loop delay p50/p99 ${(loopDelay.percentile(50) / 1e6).toFixed(0)}/${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms` +
         (after.refused - before.refused ? `  [${after.refused - before.refused} sends refused]` : ''),
     );
    }
