@@ -26,3 +26,27 @@ export function api(baseUrl: string) {
     return { status: res.status, headers: res.headers, body: parsed as T, text };
   };
 }
+
+/** POSTs JSON (with a bearer token when given) and returns the parsed body. */
+export async function postJson<T = any>(baseUrl: string, path: string, body: unknown, token?: string): Promise<T> {
+  const res = await fetch(baseUrl + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(15_000),
+  });
+  return (await res.json()) as T;
+}
+
+export interface Streamer {
+  token: string;
+  streamId: string;
+  streamKey: string;
+}
+
+/** Registers `username` (email and password derived from it) and creates a stream titled `title`. */
+export async function createStreamer(baseUrl: string, username: string, title: string): Promise<Streamer> {
+  const reg = await postJson(baseUrl, '/auth/register', { username, email: `${username}@example.com`, password: 'orange river stone' });
+  const created = await postJson(baseUrl, '/streams', { title }, reg.accessToken);
+  return { token: reg.accessToken, streamId: created.stream.id, streamKey: created.streamKey };
+}

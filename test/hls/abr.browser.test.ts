@@ -5,6 +5,7 @@
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createStreamer } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { launchChromium, publishFromBrowser, type BrowserPublisher } from '../helpers/browser-publisher.ts';
 import { openHlsPlayer } from '../helpers/hls-player.ts';
@@ -17,11 +18,8 @@ let streamId: string;
 
 beforeAll(async () => {
   server = await startTestServer({ config: { recording: { enabled: true, abr: true } } });
-  const post = async (path: string, body: unknown, token?: string) =>
-    (await fetch(server.url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) })).json();
-  const reg = await post('/auth/register', { username: 'ladder', email: 'ladder@example.com', password: 'orange river stone' });
-  const created = await post('/streams', { title: 'ABR' }, reg.accessToken);
-  streamId = created.stream.id;
+  const created = await createStreamer(server.url, 'ladder', 'ABR');
+  streamId = created.streamId;
   browser = await launchChromium();
   publisher = await publishFromBrowser(browser, server.url, created.streamKey, { width: 640, height: 360 });
 }, 60_000);

@@ -10,6 +10,8 @@ import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ffmpegMajorVersion } from '../../recorder/ffmpeg.ts';
 import type { StreamId } from '../../protocol/ids.ts';
+import { createStreamer } from '../helpers/http.ts';
+import { until } from '../helpers/wait.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { launchChromium, publishFromBrowser, type BrowserPublisher } from '../helpers/browser-publisher.ts';
 import { openHlsPlayer } from '../helpers/hls-player.ts';
@@ -37,15 +39,6 @@ function childrenNamed(pid: number, name: string): number[] {
   return out;
 }
 
-async function until<T>(what: string, get: () => Promise<T | undefined> | T | undefined, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
 
 const playlist = async () => parsePlaylist(await (await fetch(`${server.url}/hls/${streamId}/index.m3u8`)).text());
 
@@ -70,11 +63,8 @@ function ffmpegs(): Array<[string, string]> {
 describe.each(ffmpegs())('with FFmpeg %s', (_label, ffmpegPath) => {
   beforeAll(async () => {
     server = await startTestServer({ config: { recording: { enabled: true, ffmpegPath } } });
-    const post = async (path: string, body: unknown, token?: string) =>
-      (await fetch(server.url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) })).json();
-    const reg = await post('/auth/register', { username: 'killer', email: 'kill@example.com', password: 'orange river stone' });
-    const created = await post('/streams', { title: 'FFmpeg dies' }, reg.accessToken);
-    streamId = created.stream.id;
+    const created = await createStreamer(server.url, 'killer', 'FFmpeg dies');
+    streamId = created.streamId;
     browser = await launchChromium();
     publisher = await publishFromBrowser(browser, server.url, created.streamKey);
   }, 60_000);

@@ -7,6 +7,8 @@
 import { request } from 'node:http';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStreamer } from '../helpers/http.ts';
+import { until } from '../helpers/wait.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { launchChromium, publishFromBrowser, type BrowserPublisher } from '../helpers/browser-publisher.ts';
 import { openHlsPlayer } from '../helpers/hls-player.ts';
@@ -20,15 +22,6 @@ let recordingId: string;
 
 const live = () => `${server.url}/hls/${streamId}/index.m3u8`;
 
-async function until<T>(what: string, get: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
 
 async function loadLive(query = ''): Promise<{ status: number; headers: Headers; text: string; pl: MediaPlaylist | undefined; ms: number }> {
   const t0 = Date.now();
@@ -59,11 +52,8 @@ function rawGet(path: string): Promise<{ status: number; body: string }> {
 
 beforeAll(async () => {
   server = await startTestServer({ config: { recording: { enabled: true } } });
-  const post = async (path: string, body: unknown, token?: string) =>
-    (await fetch(server.url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) })).json();
-  const reg = await post('/auth/register', { username: 'llhls', email: 'llhls@example.com', password: 'orange river stone' });
-  const created = await post('/streams', { title: 'LL-HLS' }, reg.accessToken);
-  streamId = created.stream.id;
+  const created = await createStreamer(server.url, 'llhls', 'LL-HLS');
+  streamId = created.streamId;
   browser = await launchChromium();
   publisher = await publishFromBrowser(browser, server.url, created.streamKey);
   // Three complete segments in the playlist.
@@ -187,13 +177,10 @@ describe('a live stream over LL-HLS', () => {
   });
 
   it('records a VP8 publisher too, encoding its video to H.264 once', async () => {
-    const post = async (path: string, body: unknown, auth?: string) =>
-      (await fetch(server.url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${auth}` } : {}) }, body: JSON.stringify(body) })).json();
-    const login = await post('/auth/login', { login: 'llhls', password: 'orange river stone' });
-    const created = await post('/streams', { title: 'VP8' }, login.accessToken);
+    const created = await createStreamer(server.url, 'vp8er', 'VP8');
     const vp8 = await publishFromBrowser(browser, server.url, created.streamKey, { codec: 'vp8' });
     try {
-      const url = `${server.url}/hls/${created.stream.id}/index.m3u8`;
+      const url = `${server.url}/hls/${created.streamId}/index.m3u8`;
       const pl = await until('two VP8 segments', async () => {
         const res = await fetch(url);
         const p = res.status === 200 ? parsePlaylist(await res.text()) : undefined;
@@ -202,7 +189,7 @@ describe('a live stream over LL-HLS', () => {
       expect(server.logs()).toMatch(/"codec":"vp8"/);
       expect(checkPlaylist(pl, { live: true })).toEqual([]);
       expect(await checkMedia(pl, url)).toEqual([]);
-      expect(await (await fetch(`${server.url}/hls/${created.stream.id}/master.m3u8`)).text()).toMatch(/CODECS="avc1\.[0-9a-f]{6},mp4a\.40\.2"/);
+      expect(await (await fetch(`${server.url}/hls/${created.streamId}/master.m3u8`)).text()).toMatch(/CODECS="avc1\.[0-9a-f]{6},mp4a\.40\.2"/);
     } finally {
       await vp8.stop();
     }

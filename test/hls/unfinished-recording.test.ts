@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import type { StreamId } from '../../protocol/ids.ts';
 import { RecordingsRepo } from '../../server/db/recordings-repo.ts';
+import { createStreamer } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'glint-unfinished-'));
@@ -21,10 +22,7 @@ afterAll(async () => {
 
 it('closes recordings a previous run left open and discards empty ones', async () => {
   server = await startTestServer({ dataDir, config: { recording: { enabled: true } } });
-  const post = async (path: string, body: unknown, token?: string) =>
-    (await fetch(server!.url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) })).json();
-  const reg = await post('/auth/register', { username: 'crashed', email: 'crashed@example.com', password: 'orange river stone' });
-  const streamId = (await post('/streams', { title: 'interrupted' }, reg.accessToken)).stream.id as StreamId;
+  const streamId = (await createStreamer(server.url, 'crashed', 'interrupted')).streamId as StreamId;
   const repo = new RecordingsRepo(server.app.db.db);
   // What a recorder leaves when the server dies under it: an open EVENT playlist and indexed segments.
   const open = await repo.create(streamId, (id) => `${streamId}/${id}`, new Date(Date.now() - 60_000));

@@ -11,6 +11,8 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { VodView } from '../../protocol/api.ts';
 import { RecordingsRepo } from '../../server/db/recordings-repo.ts';
+import { createStreamer } from '../helpers/http.ts';
+import { until } from '../helpers/wait.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { launchChromium, publishFromBrowser } from '../helpers/browser-publisher.ts';
 import { openHlsPlayer } from '../helpers/hls-player.ts';
@@ -24,24 +26,11 @@ let browser: Browser;
 let token: string;
 let streamId: string;
 
-async function until<T>(what: string, get: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'glint-vod-'));
   server = await startTestServer({ dataDir, config: { recording: { enabled: true } } });
-  const post = async (path: string, body: unknown, auth?: string) =>
-    (await fetch(server.url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${auth}` } : {}) }, body: JSON.stringify(body) })).json();
-  const reg = await post('/auth/register', { username: 'vodder', email: 'vod@example.com', password: 'orange river stone' });
-  token = reg.accessToken;
-  streamId = (await post('/streams', { title: 'Becomes a VOD' }, token)).stream.id;
+  ({ token, streamId } = await createStreamer(server.url, 'vodder', 'Becomes a VOD'));
   browser = await launchChromium();
 }, 60_000);
 

@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { StreamId } from '../../protocol/ids.ts';
+import { createStreamer } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { launchChromium, publishFromBrowser, type BrowserPublisher } from '../helpers/browser-publisher.ts';
 
@@ -46,12 +47,8 @@ async function hlsAdvances(page: Page): Promise<void> {
 beforeAll(async () => {
   if (!existsSync('dist/client/index.html')) throw new Error('dist/client is not built: run `npx vite build` first (npm test does)');
   server = await startTestServer({ config: { recording: { enabled: true }, hls: { preferAboveViewers: 1 } } });
-  const post = async (path: string, body: unknown, auth?: string) =>
-    (await fetch(server.url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${auth}` } : {}) }, body: JSON.stringify(body) })).json();
-  const reg = await post('/auth/register', { username: 'hlswatcher', email: 'hlswatch@example.com', password: 'orange river stone' });
-  token = reg.accessToken;
-  const created = await post('/streams', { title: 'Watch over HLS' }, token);
-  streamId = created.stream.id;
+  const created = await createStreamer(server.url, 'hlswatcher', 'Watch over HLS');
+  ({ token, streamId } = created);
   browser = await launchChromium();
   publisher = await publishFromBrowser(browser, server.url, created.streamKey);
 }, 60_000);
