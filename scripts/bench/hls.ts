@@ -18,7 +18,7 @@ import { startTestServer } from '../../test/helpers/server.ts';
 import { launchChromium } from '../../test/helpers/browser-publisher.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 30);
-const hlsPage = readFileSync(new URL('./hls-latency-page.js', import.meta.url), 'utf8');
+const pageScript = readFileSync(new URL('./latency-page.js', import.meta.url), 'utf8');
 const hlsJs = readFileSync(createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js'), 'utf8');
 const TICKS = 100; // clock ticks per second of /proc/<pid>/stat
 
@@ -54,8 +54,8 @@ async function main(): Promise<void> {
 
     const pub = await (await browser.newContext()).newPage();
     await pub.goto(`${server.url}/healthz`);
-    await pub.evaluate(hlsPage);
-    await pub.evaluate(`window.benchHlsPublisher(${JSON.stringify(s.streamKey)})`);
+    await pub.evaluate(pageScript);
+    await pub.evaluate(`window.benchPublisher(${JSON.stringify(s.streamKey)}, { tone: true, direct: false })`);
     const playlistUrl = `${server.url}/hls/${streamId}/index.m3u8`;
     for (let i = 0; i < 100; i++) {
       const text = await (await fetch(playlistUrl)).text();
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
     const view = await (await browser.newContext()).newPage();
     await view.goto(`${server.url}/healthz`);
     await view.evaluate(hlsJs);
-    await view.evaluate(hlsPage);
+    await view.evaluate(pageScript);
     await view.evaluate(`window.benchHlsViewer(${JSON.stringify(`${server.url}/hls/${streamId}/master.m3u8`)})`);
     // Let the player settle at its target latency first.
     await new Promise((r) => setTimeout(r, 5000));

@@ -1,7 +1,9 @@
 // Runs inside the benchmark pages (injected as a string). Publisher: draws the clock into a
 // canvas as a grid of black/white cells (32 bits of ms, then the same bits inverted, as a
-// check) and sends it over WHIP and over a direct peer connection. Viewer: decodes the
-// cells of every displayed frame and records now - drawn.
+// check) and sends it over WHIP (with a tone when asked: bench:hls records audio too) and,
+// for bench:latency, over a direct peer connection. Viewers (WebRTC, or LL-HLS with hls.js
+// injected before this script) decode the cells of every displayed frame and record
+// now - drawn.
 (() => {
   const W = 640, H = 360, CELL = 40, COLS = 16;
   const clock = () => performance.timeOrigin + performance.now();
@@ -48,7 +50,18 @@
     if (h264.length) transceiver.setCodecPreferences([...h264, ...codecs.filter((c) => !h264.includes(c))]);
   }
 
-  window.benchPublisher = async (streamKey) => {
+  /** A sine tone as a track (bench:hls: the recorder encodes audio as well). */
+  function toneTrack() {
+    const audioCtx = new AudioContext();
+    const tone = audioCtx.createOscillator();
+    const out = audioCtx.createMediaStreamDestination();
+    tone.connect(out);
+    tone.start();
+    return out.stream.getAudioTracks()[0];
+  }
+
+  /** Returns the direct connection's offer, unless `{ direct: false }`. */
+  window.benchPublisher = async (streamKey, options = {}) => {
     const canvas = document.createElement('canvas');
     canvas.width = W;
     canvas.height = H;
@@ -58,11 +71,14 @@
     const track = canvas.captureStream(60).getVideoTracks()[0];
     const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
     preferH264(pc.addTransceiver(track, { direction: 'sendonly' }));
+    if (options.tone) pc.addTransceiver(toneTrack(), { direction: 'sendonly' });
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc);
     const res = await fetch('/whip', { method: 'POST', headers: { 'content-type': 'application/sdp', authorization: 'Bearer ' + streamKey }, body: pc.localDescription.sdp });
     if (res.status !== 201) throw new Error('WHIP ' + res.status + ' ' + (await res.text()));
     await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+    window.benchPc = pc;
+    if (options.direct === false) return undefined;
     // The direct peer-to-peer baseline: same track, offer handed to the viewer by the harness.
     const direct = new RTCPeerConnection();
     preferH264(direct.addTransceiver(track, { direction: 'sendonly' }));
@@ -76,7 +92,7 @@
     await window.benchDirect.setRemoteDescription({ type: 'answer', sdp });
   };
 
-  function measure(video, into) {
+  function measure(video, into, maxMs = 10000) {
     const canvas = document.createElement('canvas');
     canvas.width = W;
     canvas.height = H;
@@ -87,7 +103,7 @@
       const shown = performance.timeOrigin + (meta.expectedDisplayTime || now);
       if (drawn !== null) {
         const d = ((Math.floor(shown) >>> 0) - drawn) | 0;
-        if (d >= 0 && d < 10000) into.push(d);
+        if (d >= 0 && d < maxMs) into.push(d);
       }
       video.requestVideoFrameCallback(onFrame);
     };
@@ -122,5 +138,23 @@
     await direct.setLocalDescription(await direct.createAnswer());
     await gathered(direct);
     return direct.localDescription.sdp;
+  };
+
+  /** Plays `url` with hls.js (window.Hls) in low-latency mode: window.hlsLatency, window.hlsErrors. */
+  window.benchHlsViewer = (url) => {
+    window.hlsLatency = [];
+    window.hlsErrors = [];
+    const video = document.createElement('video');
+    video.muted = true;
+    video.autoplay = true;
+    video.playsInline = true;
+    document.body.append(video);
+    const hls = new Hls({ lowLatencyMode: true, enableWorker: false, maxLiveSyncPlaybackRate: 1.5 });
+    hls.on(Hls.Events.ERROR, (_e, d) => window.hlsErrors.push(`${d.fatal ? 'fatal ' : ''}${d.type}/${d.details}`));
+    hls.loadSource(url);
+    hls.attachMedia(video);
+    video.play().catch(() => {});
+    window.benchHls = hls;
+    measure(video, window.hlsLatency, 20000);
   };
 })();
