@@ -83,9 +83,15 @@ export type ChatErrorCode =
   | 'CANNOT_MODERATE_USER'
   | 'CHAT_UNAVAILABLE';
 
+/** The socket's own user is banned, or timed out `until` (ISO time), in this chat. */
+export interface ChatRestriction {
+  code: 'BANNED' | 'TIMED_OUT';
+  until: string | null;
+}
+
 export type ServerMessage =
-  | { type: 'welcome'; user: ChatUser | null; role: ChatRole | null; settings: ChatSettings; history: ChatMessage[]; viewers: ViewerCounts }
-  | { type: 'authenticated'; user: ChatUser; role: ChatRole }
+  | { type: 'welcome'; user: ChatUser | null; role: ChatRole | null; restriction: ChatRestriction | null; settings: ChatSettings; history: ChatMessage[]; viewers: ViewerCounts }
+  | { type: 'authenticated'; user: ChatUser; role: ChatRole; restriction: ChatRestriction | null }
   | { type: 'message'; message: ChatMessage }
   | { type: 'ack'; nonce?: string; id?: number }
   | { type: 'reaction'; emoji: Reaction; user: ChatUser }

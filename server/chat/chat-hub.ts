@@ -205,7 +205,8 @@ export class ChatHub {
     const p = d.participant;
     const channel = await this.o.channels.get(p.streamerId);
     const history = (await this.o.channels.history(p.streamId)).map((m) => ({ ...m, role: this.o.chat.role(channel, m.user?.id) }));
-    this.send(ws, { type: 'welcome', user: p.user, role: d.role, settings: channel.settings, history, viewers: this.counts(p.streamId) });
+    const restriction = await this.o.chat.restriction(p, p.user?.id);
+    this.send(ws, { type: 'welcome', user: p.user, role: d.role, restriction, settings: channel.settings, history, viewers: this.counts(p.streamId) });
   }
 
   private async authenticate(ws: ChatSocket, userId: string, expiresAt: number, announce: boolean): Promise<void> {
@@ -213,7 +214,7 @@ export class ChatHub {
     const user = await this.o.repo.user(userId);
     if (!user) throw new ChatError('TOKEN_INVALID', 'The account of this token no longer exists.');
     d.role = await this.o.chat.identify(d.participant, user, expiresAt);
-    if (announce) this.send(ws, { type: 'authenticated', user, role: d.role });
+    if (announce) this.send(ws, { type: 'authenticated', user, role: d.role, restriction: await this.o.chat.restriction(d.participant, user.id) });
   }
 
   private message(ws: ChatSocket, data: ArrayBuffer, isBinary: boolean): void {

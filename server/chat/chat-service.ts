@@ -8,7 +8,7 @@
 import type { Bus } from '../bus/bus.ts';
 import type { Logger } from '../logger.ts';
 import type { ChatRepo } from '../db/chat-repo.ts';
-import type { ChatErrorCode, ChatMessage, ChatRole, ChatSettings, ChatSettingsPatch, ChatUser, Reaction, ServerMessage } from '../../protocol/signalling.ts';
+import type { ChatErrorCode, ChatMessage, ChatRestriction, ChatRole, ChatSettings, ChatSettingsPatch, ChatUser, Reaction, ServerMessage } from '../../protocol/signalling.ts';
 import { REACTIONS } from '../../protocol/signalling.ts';
 import type { Channels, Channel } from './channels.ts';
 import type { ChatStore } from './chat-store.ts';
@@ -224,6 +224,14 @@ export class ChatService {
     const channel = await this.o.channels.get(p.streamerId);
     if (this.role(channel, user.id) === 'viewer') throw new ChatError('NOT_A_MODERATOR', 'Only the streamer and moderators can do this.');
     return user;
+  }
+
+  /** Whether `userId` is banned or timed out in the channel of `p` right now (told on join). */
+  async restriction(p: Participant, userId: string | undefined): Promise<ChatRestriction | null> {
+    if (!userId) return null;
+    const until = (await this.o.channels.get(p.streamerId)).bans.get(userId);
+    if (until === undefined || until <= Date.now()) return null;
+    return { code: until === Infinity ? 'BANNED' : 'TIMED_OUT', until: until === Infinity ? null : new Date(until).toISOString() };
   }
 
   private checkNotBanned(channel: Channel, userId: string, now: number): void {

@@ -138,18 +138,30 @@ describe('chat socket', () => {
     await settle(1100);
     const timedOut = await t.expectError({ type: 'send', text: 'let me talk' }, 'TIMED_OUT');
     expect(timedOut.retryAfterMs).toBeGreaterThan(50_000);
+    // Told on joining too, before sending anything (a reload, a second tab).
+    const rejoined = await connect(streamId, troll.token);
+    expect(rejoined.welcome.restriction?.code).toBe('TIMED_OUT');
+    expect(Date.parse(rejoined.welcome.restriction!.until!) - Date.now()).toBeGreaterThan(50_000);
+    expect(anon.welcome.restriction).toBeNull();
+    rejoined.close();
     o.send({ type: 'ban', userId: troll.id, nonce: 'b' });
     await o.next('ack', (m) => m.nonce === 'b');
     await t.next('moderation', (m) => m.action === 'ban');
     await t.expectError({ type: 'send', text: 'still here' }, 'BANNED');
     await t.expectError({ type: 'react', emoji: '👍' }, 'BANNED');
     expect(await storedCount(streamId)).toBe(3);
+    const banned = await connect(streamId, troll.token);
+    expect(banned.welcome.restriction).toEqual({ code: 'BANNED', until: null });
+    banned.close();
     o.send({ type: 'unban', userId: troll.id, nonce: 'u' });
     await o.next('ack', (m) => m.nonce === 'u');
     await t.next('moderation', (m) => m.action === 'unban');
     await settle(1100);
     t.send({ type: 'send', text: 'sorry', nonce: 's' });
     await t.next('ack', (m) => m.nonce === 's');
+    const forgiven = await connect(streamId, troll.token);
+    expect(forgiven.welcome.restriction).toBeNull();
+    forgiven.close();
 
     // Oversized frames (above the frame limit) close that socket only.
     const big = await connect(streamId);

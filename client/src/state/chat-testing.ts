@@ -53,7 +53,7 @@ export class FakeChatSocket implements ChatSocketLike {
   /** Opens the socket and sends the welcome. */
   welcome(partial: Partial<Extract<ServerMessage, { type: 'welcome' }>> = {}): void {
     if (this.readyState === 0) this.open();
-    this.receive({ type: 'welcome', user: null, role: null, settings: SETTINGS, history: [], viewers: { webrtc: 0, chat: 1 }, ...partial });
+    this.receive({ type: 'welcome', user: null, role: null, restriction: null, settings: SETTINGS, history: [], viewers: { webrtc: 0, chat: 1 }, ...partial });
   }
 
   /** The connection drops (server restart, network). */

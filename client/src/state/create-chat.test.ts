@@ -147,7 +147,7 @@ describe('chat connection', () => {
     t.userId.value = BOB.id;
     await settle();
     expect(t.sockets.last.frames('auth')).toEqual([{ type: 'auth', token: 'token-9' }]);
-    t.sockets.last.receive({ type: 'authenticated', user: BOB, role: 'viewer' });
+    t.sockets.last.receive({ type: 'authenticated', user: BOB, role: 'viewer', restriction: null });
     expect(t.chat.me.value.user).toEqual(BOB);
     expect(t.chat.composer.value.blocked).toBe(false);
   });
@@ -294,6 +294,26 @@ describe('chat refusals', () => {
     expect(t.chat.composer.value.reason).toBe('You are banned from this chat.');
   });
 
+  it('shows a ban or time-out the server reports on joining, before anything is sent, and lifts it when gone', async () => {
+    const t = setup();
+    t.chat.start();
+    await settle();
+    t.sockets.last.welcome({ user: ADA, role: 'viewer', restriction: { code: 'BANNED', until: null } });
+    expect(t.chat.composer.value).toEqual({ blocked: true, reason: 'You are banned from this chat.', action: null });
+    expect(t.chat.reactionsBlocked.value).toBe(true);
+    // Unbanned while away: the next welcome (a reconnect) says so.
+    t.sockets.last.drop();
+    t.timers.advance(5_000);
+    await settle();
+    t.sockets.last.welcome({ user: ADA, role: 'viewer', restriction: null });
+    expect(t.chat.composer.value.blocked).toBe(false);
+    // Logged in as someone timed out for 90 s.
+    t.sockets.last.receive({ type: 'authenticated', user: BOB, role: 'viewer', restriction: { code: 'TIMED_OUT', until: new Date(t.timers.now() + 90_000).toISOString() } });
+    expect(t.chat.composer.value.reason).toBe('You are timed out — you can chat again in 1 min 30 s.');
+    t.timers.advance(90_000);
+    expect(t.chat.composer.value.blocked).toBe(false);
+  });
+
   it('offers to follow in a followers-only chat, then re-authenticates so the chat knows', async () => {
     const t = await connected();
     const sent = t.chat.send('hi');
@@ -305,7 +325,7 @@ describe('chat refusals', () => {
     await t.chat.follow();
     expect(t.api.calls).toEqual([`PUT /users/${STREAMER.id}/follow`]);
     expect(t.sockets.last.lastFrame()).toEqual({ type: 'auth', token: 'token-1' });
-    t.sockets.last.receive({ type: 'authenticated', user: ADA, role: 'viewer' });
+    t.sockets.last.receive({ type: 'authenticated', user: ADA, role: 'viewer', restriction: null });
     expect(t.chat.composer.value.blocked).toBe(false);
     expect(t.chat.following.value).toBe(true);
   });

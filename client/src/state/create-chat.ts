@@ -1,5 +1,5 @@
 import { batch, computed, signal, type ReadonlySignal } from '@preact/signals';
-import type { ChatErrorCode, ChatMessage, ChatRole, ChatSettings, ChatUser, ServerMessage, ViewerCounts } from '../../../protocol/signalling.ts';
+import type { ChatErrorCode, ChatMessage, ChatRestriction, ChatRole, ChatSettings, ChatUser, ServerMessage, ViewerCounts } from '../../../protocol/signalling.ts';
 import type { GlintApi } from '../lib/api.ts';
 import { describeError } from '../lib/api-error.ts';
 import { chatErrorText, formatDuration } from '../lib/chat-errors.ts';
@@ -141,6 +141,7 @@ export function createChat(deps: ChatDeps) {
       case 'welcome':
         batch(() => {
           me.value = { user: e.user, role: e.role };
+          applyRestriction(e.restriction);
           settings.value = e.settings;
           viewers.value = e.viewers;
           state.value = mergeWelcome(state.peek(), e.history.filter((m) => !deleted.has(m.id)));
@@ -152,6 +153,7 @@ export function createChat(deps: ChatDeps) {
           me.value = { user: e.user, role: e.role };
           // A new identity is checked afresh (follower, subscriber, login) on the next send.
           limits.lift('TOKEN_EXPIRED', 'TOKEN_INVALID', 'FOLLOWERS_ONLY', 'SUBSCRIBERS_ONLY');
+          applyRestriction(e.restriction);
         });
         flushQueued();
         break;
@@ -194,6 +196,12 @@ export function createChat(deps: ChatDeps) {
     }
     if (code === 'TOKEN_EXPIRED' || code === 'TOKEN_INVALID' || code === 'BANNED' || code === 'TIMED_OUT') restrict(code, retryAfterMs);
     flash(chatErrorText(code, retryAfterMs), 'error');
+  }
+
+  /** The server says on every (re)join whether we are banned or timed out here: believe it. */
+  function applyRestriction(r: ChatRestriction | null | undefined): void {
+    if (!r) return limits.lift('BANNED', 'TIMED_OUT');
+    restrict(r.code, r.until === null ? undefined : Date.parse(r.until) - timers.now());
   }
 
   function onModeration(e: Extract<ServerMessage, { type: 'moderation' }>): void {
