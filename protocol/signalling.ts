@@ -83,6 +83,30 @@ export type ChatErrorCode =
   | 'CANNOT_MODERATE_USER'
   | 'CHAT_UNAVAILABLE';
 
+/** One entry of `GET /streams/:id/chat/bans`: an active ban or time-out. */
+export interface ChatBanView {
+  userId: string;
+  username: string;
+  bannedBy: string | null;
+  reason: string;
+  createdAt: string;
+  /** null for a ban, the end of a timeout otherwise. */
+  expiresAt: string | null;
+}
+
+/** One row of `GET /streams/:id/chat/moderation-log`: who did what, when. */
+export interface ModerationLogEntry {
+  id: number;
+  /** delete_message, timeout, ban, unban, settings, add_moderator, remove_moderator */
+  action: string;
+  streamId: string | null;
+  actor: { id: string; username: string } | null;
+  target: { id: string; username: string } | null;
+  messageId: number | null;
+  details: Record<string, unknown>;
+  createdAt: string;
+}
+
 /** The socket's own user is banned, or timed out `until` (ISO time), in this chat. */
 export interface ChatRestriction {
   code: 'BANNED' | 'TIMED_OUT';

@@ -3,7 +3,7 @@
  * log, and following channels. The live chat itself is the WebSocket on the same path.
  */
 import { z } from 'zod';
-import { ChatSettingsPatch } from '../../protocol/signalling.ts';
+import { ChatSettingsPatch, type ChatBanView, type ModerationLogEntry } from '../../protocol/signalling.ts';
 import { isUuid } from '../../protocol/ids.ts';
 import type { UserId } from '../../protocol/ids.ts';
 import { AppError, BadRequestError, ForbiddenError, NotFoundError } from '../errors.ts';
@@ -84,14 +84,16 @@ export function registerChatRoutes(router: Router, d: ChatRouteDeps): void {
   router.get('/streams/:id/chat/bans', async (ctx) => {
     const { stream } = await context(ctx, 'moderator');
     const bans = await d.repo.activeBans(stream.userId);
-    return { json: { items: bans.map((b) => ({ ...b, createdAt: b.createdAt.toISOString(), expiresAt: b.expiresAt?.toISOString() ?? null })) } };
+    const items: ChatBanView[] = bans.map((b) => ({ ...b, createdAt: b.createdAt.toISOString(), expiresAt: b.expiresAt?.toISOString() ?? null }));
+    return { json: { items } };
   });
 
   router.get('/streams/:id/chat/moderation-log', async (ctx) => {
     const { stream } = await context(ctx, 'moderator');
     const { limit, before } = ctx.queryAs(PageQuery);
     const rows = await d.repo.actions(stream.userId, limit, before);
-    return { json: { items: rows.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() })), nextBefore: rows.length === limit ? rows.at(-1)!.id : null } };
+    const items: ModerationLogEntry[] = rows.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() }));
+    return { json: { items, nextBefore: rows.length === limit ? rows.at(-1)!.id : null } };
   });
 
   const follow = (on: boolean) => async (ctx: RequestContext) => {

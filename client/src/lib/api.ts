@@ -14,7 +14,7 @@ import type {
   VodView,
 } from '../../../protocol/api.ts';
 import type { StreamId, UserId } from '../../../protocol/ids.ts';
-import type { ChatMessage, ChatSettings, ChatSettingsPatch, ChatUser } from '../../../protocol/signalling.ts';
+import type { ChatBanView, ChatMessage, ChatSettings, ChatSettingsPatch, ChatUser, ModerationLogEntry } from '../../../protocol/signalling.ts';
 import type { HttpClient } from './http.ts';
 
 /** The account endpoints that need no access token; the session uses them. */
@@ -85,30 +85,4 @@ export function createGlintApi(http: HttpClient) {
   };
 }
 
-/**
- * What `GET /streams/:id/chat/bans` lists. (The server defines this shape inline in
- * server/http/chat-routes.ts; it is not in protocol/ yet.)
- */
-export interface ChatBanView {
-  userId: string;
-  username: string;
-  bannedBy: string | null;
-  reason: string;
-  createdAt: string;
-  /** null for a ban, the end of a timeout otherwise. */
-  expiresAt: string | null;
-}
-
-/** One row of `GET /streams/:id/chat/moderation-log` (also defined inline on the server). */
-export interface ModerationLogEntry {
-  id: number;
-  /** delete_message, timeout, ban, unban, settings, add_moderator, remove_moderator */
-  action: string;
-  streamId: string | null;
-  actor: { id: string; username: string } | null;
-  target: { id: string; username: string } | null;
-  messageId: number | null;
-  details: Record<string, unknown>;
-  createdAt: string;
-}
 export type GlintApi = ReturnType<typeof createGlintApi>;

@@ -2,7 +2,7 @@ import { signal } from '@preact/signals';
 import { describe, expect, it } from 'vitest';
 import type { ChatSettings, ServerMessage } from '../../../protocol/signalling.ts';
 import { ApiError } from '../lib/api-error.ts';
-import type { ChatBanView, ModerationLogEntry } from '../lib/api.ts';
+import type { ChatBanView, ModerationLogEntry } from '../../../protocol/signalling.ts';
 import { BOB, createFakeTimers, SETTINGS, settle, STREAMER } from './chat-testing.ts';
 import { createChatAdmin, describeLogEntry, parseSettingsForm, type ChatAdminApi } from './chat-admin.ts';
 import type { ActionResult } from './create-chat.ts';

@@ -1,6 +1,7 @@
 import { batch, computed, effect, signal } from '@preact/signals';
 import type { ChatSettings, ChatSettingsPatch, ChatUser, ServerMessage } from '../../../protocol/signalling.ts';
-import type { ChatBanView, GlintApi, ModerationLogEntry } from '../lib/api.ts';
+import type { ChatBanView, ModerationLogEntry } from '../../../protocol/signalling.ts';
+import type { GlintApi } from '../lib/api.ts';
 import { describeError } from '../lib/api-error.ts';
 import { realTimers, type Timers } from '../lib/timers.ts';
 import type { Chat } from './create-chat.ts';
