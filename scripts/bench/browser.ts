@@ -2,16 +2,9 @@
  * Shared pieces of the browser benchmarks: a Glint server with one account and stream, and
  * Debian Chromium on loopback.
  */
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../../test/helpers/chromium.ts';
 import { startTestServer, type TestServer } from '../../test/helpers/server.ts';
-
-export const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required',
-  // Background pages must keep their timers and rendering at full rate.
-  '--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows',
-];
 
 export interface BenchSetup {
   server: TestServer;
@@ -27,7 +20,7 @@ export async function setupBench(label: string): Promise<BenchSetup> {
     (await fetch(server.url + path, { method, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: body ? JSON.stringify(body) : undefined })).json();
   const reg = await api('POST', '/auth/register', { username: `bench_${label}`, email: `${label}@bench.example`, password: 'benchmarks print figures' });
   const s = await api('POST', '/streams', { title: label }, reg.accessToken);
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const browser = await launchChromium({ unattended: true });
   return {
     server, browser, streamId: s.stream.id, streamKey: s.streamKey,
     async close() {

@@ -15,7 +15,7 @@ import type { StreamId } from '../../protocol/ids.ts';
 import { checkMedia, checkPlaylist, parsePlaylist, type MediaPlaylist } from '../../test/hls/conformance.ts';
 import { percentile, summary } from './browser.ts';
 import { startTestServer } from '../../test/helpers/server.ts';
-import { launchChromium } from '../../test/helpers/browser-publisher.ts';
+import { launchChromium } from '../../test/helpers/chromium.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 30);
 const pageScript = readFileSync(new URL('./latency-page.js', import.meta.url), 'utf8');
@@ -44,7 +44,7 @@ function childrenOf(pid: number): number[] {
 
 async function main(): Promise<void> {
   const server = await startTestServer({ config: { log: { level: 'warn' }, recording: { enabled: true } } });
-  const browser = await launchChromium();
+  const browser = await launchChromium({ unattended: true });
   try {
     const api = async (method: string, path: string, body?: unknown, token?: string) =>
       (await fetch(server.url + path, { method, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: body ? JSON.stringify(body) : undefined })).json();

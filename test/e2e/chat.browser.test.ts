@@ -8,28 +8,14 @@
  * Needs `dist/client` built first (`npm test` runs `vite build`; by hand:
  * `npx vite build && npx vitest run test/e2e/chat.browser.test.ts`).
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, requireBuiltClient, screenshot } from '../helpers/chromium.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection',
-];
 const STEP_TIMEOUT_MS = 15_000;
 const TEST_TIMEOUT_MS = 90_000;
-const SCREENSHOT_DIR = 'test-results';
 const VIEWPORT = { width: 1280, height: 860 };
 const password = 'Harbour-Quill-Meadow-3390';
 const suffix = `${Date.now().toString(36)}${Math.floor(Math.random() * 1000)}`;
@@ -158,18 +144,11 @@ async function sendOverSocket(id: string, token: string, texts: string[]): Promi
   ws.close();
 }
 
-function screenshot(p: Page, name: string): Promise<Buffer> {
-  mkdirSync(SCREENSHOT_DIR, { recursive: true });
-  return p.screenshot({ path: `${SCREENSHOT_DIR}/${name}.png`, fullPage: true });
-}
-
 describe('live chat in Chromium', () => {
   beforeAll(async () => {
-    if (!existsSync('dist/client/index.html')) {
-      throw new Error('dist/client is not built: run `npx vite build` before this test (npm test does)');
-    }
+    requireBuiltClient();
     server = await startTestServer();
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 60_000 });
+    browser = await launchChromium();
     [streamer, alice, bob] = await Promise.all([register('streamer'), register('alice'), register('bob')]);
     ({ stream: { id: streamId } } = await api<{ stream: { id: string } }>('POST', '/streams', {
       token: streamer.token,

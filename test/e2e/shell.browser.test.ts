@@ -5,24 +5,13 @@
  * Needs `dist/client` built first (`npm test` runs `vite build`; by hand:
  * `npx vite build && npx vitest run test/e2e/shell.browser.test.ts`).
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, requireBuiltClient, screenshot } from '../helpers/chromium.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const STEP_TIMEOUT_MS = 15_000;
 const TEST_TIMEOUT_MS = 120_000;
-const SCREENSHOT_DIR = 'test-results';
 
 const username = `e2e_${Date.now().toString(36)}${Math.floor(Math.random() * 1000)}`;
 const email = `${username}@example.com`;
@@ -69,18 +58,11 @@ async function httpLogin(): Promise<string> {
   return accessToken;
 }
 
-function screenshot(name: string): Promise<Buffer> {
-  mkdirSync(SCREENSHOT_DIR, { recursive: true });
-  return page.screenshot({ path: `${SCREENSHOT_DIR}/${name}.png`, fullPage: true });
-}
-
 describe('web client shell in Chromium', () => {
   beforeAll(async () => {
-    if (!existsSync('dist/client/index.html')) {
-      throw new Error('dist/client is not built: run `npx vite build` before this test (npm test does)');
-    }
+    requireBuiltClient();
     server = await startTestServer();
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 60_000 });
+    browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
     page = watch(await context.newPage());
   }, 90_000);
@@ -180,7 +162,7 @@ describe('web client shell in Chromium', () => {
     const fromApi = await api<{ streamKey: string }>('GET', `/streams/${streamId}/key`, { token: await httpLogin() });
     expect(shown).toBe(fromApi.streamKey);
 
-    await screenshot('my-streams');
+    await screenshot(page, 'my-streams');
   }, TEST_TIMEOUT_MS);
 
   it('rotates the key only after confirming, and shows the new key', async () => {
@@ -215,7 +197,7 @@ describe('web client shell in Chromium', () => {
     await page.getByRole('link', { name: 'Home', exact: true }).click();
     const card = page.getByTestId('stream-card').filter({ hasText: 'Browser test stream' });
     await card.waitFor();
-    await screenshot('home');
+    await screenshot(page, 'home');
     await card.click();
 
     await page.waitForURL(`**/watch/${streamId}`);

@@ -7,27 +7,13 @@
  * Needs `dist/client` built first (`npm test` runs `vite build`; by hand:
  * `npx vite build && npx vitest run test/e2e/studio-watch.browser.test.ts`).
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, requireBuiltClient, screenshot } from '../helpers/chromium.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection',
-];
 const STEP_TIMEOUT_MS = 20_000;
 const TEST_TIMEOUT_MS = 120_000;
-const SCREENSHOT_DIR = 'test-results';
 const VIEWPORT = { width: 1280, height: 860 };
 
 const username = `media_${Date.now().toString(36)}${Math.floor(Math.random() * 1000)}`;
@@ -114,11 +100,6 @@ async function until(what: string, check: () => Promise<boolean> | boolean, time
   }
 }
 
-function screenshot(p: Page, name: string): Promise<Buffer> {
-  mkdirSync(SCREENSHOT_DIR, { recursive: true });
-  return p.screenshot({ path: `${SCREENSHOT_DIR}/${name}.png`, fullPage: true });
-}
-
 /** WHIP sessions the server opened so far (one per POST /whip that got a 201). */
 function whipSessionsOpened(): number {
   return server.logs().split('\n').filter((line) => line.includes('publisher session opened')).length;
@@ -190,11 +171,9 @@ async function studioStatus(): Promise<string | null> {
 
 describe('Studio and Watch pages in Chromium', () => {
   beforeAll(async () => {
-    if (!existsSync('dist/client/index.html')) {
-      throw new Error('dist/client is not built: run `npx vite build` before this test (npm test does)');
-    }
+    requireBuiltClient();
     server = await startTestServer();
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 60_000 });
+    browser = await launchChromium();
     ({ accessToken: token } = await api<{ accessToken: string }>(
       'POST',
       '/auth/register',

@@ -3,18 +3,7 @@
  * H.264 preferred, published from a page of the test server. For media tests that need a
  * real browser encoder (keyframes on request, Opus audio) instead of crafted RTP.
  */
-import { chromium, type Browser, type Page } from 'playwright-core';
-
-export const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required',
-  '--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows',
-];
-
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 60_000 });
-}
+import type { Browser, Page } from 'playwright-core';
 
 const PUBLISH = `async ([streamKey, width, height, codec]) => {
   const media = await navigator.mediaDevices.getUserMedia({ video: { width, height }, audio: true });

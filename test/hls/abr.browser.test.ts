@@ -7,7 +7,8 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createStreamer } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { launchChromium, publishFromBrowser, type BrowserPublisher } from '../helpers/browser-publisher.ts';
+import { publishFromBrowser, type BrowserPublisher } from '../helpers/browser-publisher.ts';
+import { launchChromium } from '../helpers/chromium.ts';
 import { openHlsPlayer } from '../helpers/hls-player.ts';
 import { checkMedia, checkPlaylist, parsePlaylist } from './conformance.ts';
 
@@ -20,7 +21,7 @@ beforeAll(async () => {
   server = await startTestServer({ config: { recording: { enabled: true, abr: true } } });
   const created = await createStreamer(server.url, 'ladder', 'ABR');
   streamId = created.streamId;
-  browser = await launchChromium();
+  browser = await launchChromium({ unattended: true });
   publisher = await publishFromBrowser(browser, server.url, created.streamKey, { width: 640, height: 360 });
 }, 60_000);
 

@@ -13,7 +13,8 @@ import type { StreamId } from '../../protocol/ids.ts';
 import { createStreamer } from '../helpers/http.ts';
 import { until } from '../helpers/wait.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { launchChromium, publishFromBrowser, type BrowserPublisher } from '../helpers/browser-publisher.ts';
+import { publishFromBrowser, type BrowserPublisher } from '../helpers/browser-publisher.ts';
+import { launchChromium } from '../helpers/chromium.ts';
 import { openHlsPlayer } from '../helpers/hls-player.ts';
 import { checkMedia, checkPlaylist, parsePlaylist } from './conformance.ts';
 
@@ -65,7 +66,7 @@ describe.each(ffmpegs())('with FFmpeg %s', (_label, ffmpegPath) => {
     server = await startTestServer({ config: { recording: { enabled: true, ffmpegPath } } });
     const created = await createStreamer(server.url, 'killer', 'FFmpeg dies');
     streamId = created.streamId;
-    browser = await launchChromium();
+    browser = await launchChromium({ unattended: true });
     publisher = await publishFromBrowser(browser, server.url, created.streamKey);
   }, 60_000);
 

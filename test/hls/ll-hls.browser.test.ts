@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStreamer } from '../helpers/http.ts';
 import { until } from '../helpers/wait.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { launchChromium, publishFromBrowser, type BrowserPublisher } from '../helpers/browser-publisher.ts';
+import { publishFromBrowser, type BrowserPublisher } from '../helpers/browser-publisher.ts';
+import { launchChromium } from '../helpers/chromium.ts';
 import { openHlsPlayer } from '../helpers/hls-player.ts';
 import { checkMedia, checkPlaylist, parsePlaylist, type MediaPlaylist } from './conformance.ts';
 
@@ -54,7 +55,7 @@ beforeAll(async () => {
   server = await startTestServer({ config: { recording: { enabled: true } } });
   const created = await createStreamer(server.url, 'llhls', 'LL-HLS');
   streamId = created.streamId;
-  browser = await launchChromium();
+  browser = await launchChromium({ unattended: true });
   publisher = await publishFromBrowser(browser, server.url, created.streamKey);
   // Three complete segments in the playlist.
   const first = await until('three segments', async () => {

@@ -14,7 +14,8 @@ import { RecordingsRepo } from '../../server/db/recordings-repo.ts';
 import { createStreamer } from '../helpers/http.ts';
 import { until } from '../helpers/wait.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { launchChromium, publishFromBrowser } from '../helpers/browser-publisher.ts';
+import { publishFromBrowser } from '../helpers/browser-publisher.ts';
+import { launchChromium } from '../helpers/chromium.ts';
 import { openHlsPlayer } from '../helpers/hls-player.ts';
 import { checkMedia, checkPlaylist, parsePlaylist } from './conformance.ts';
 
@@ -31,7 +32,7 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'glint-vod-'));
   server = await startTestServer({ dataDir, config: { recording: { enabled: true } } });
   ({ token, streamId } = await createStreamer(server.url, 'vodder', 'Becomes a VOD'));
-  browser = await launchChromium();
+  browser = await launchChromium({ unattended: true });
 }, 60_000);
 
 afterAll(async () => {

@@ -6,13 +6,13 @@
  *
  * Needs `dist/client` built first (`npm test` runs `vite build`).
  */
-import { existsSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { StreamId } from '../../protocol/ids.ts';
 import { createStreamer } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { launchChromium, publishFromBrowser, type BrowserPublisher } from '../helpers/browser-publisher.ts';
+import { publishFromBrowser, type BrowserPublisher } from '../helpers/browser-publisher.ts';
+import { launchChromium, requireBuiltClient } from '../helpers/chromium.ts';
 
 let server: TestServer;
 let browser: Browser;
@@ -45,11 +45,11 @@ async function hlsAdvances(page: Page): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (!existsSync('dist/client/index.html')) throw new Error('dist/client is not built: run `npx vite build` first (npm test does)');
+  requireBuiltClient();
   server = await startTestServer({ config: { recording: { enabled: true }, hls: { preferAboveViewers: 1 } } });
   const created = await createStreamer(server.url, 'hlswatcher', 'Watch over HLS');
   ({ token, streamId } = created);
-  browser = await launchChromium();
+  browser = await launchChromium({ unattended: true });
   publisher = await publishFromBrowser(browser, server.url, created.streamKey);
 }, 60_000);
 

@@ -8,8 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { launchChromium } from '../helpers/chromium.ts';
 import { createNetNs, type NetNs } from '../helpers/netns.ts';
 
 const TSX = import.meta.resolve('tsx');
@@ -96,10 +97,7 @@ beforeAll(async () => {
   server.stdout!.on('data', (d) => (serverLog += d));
   server.stderr!.on('data', (d) => (serverLog += d));
   await waitFor(() => serverLog.includes('"msg":"listening"'), 30_000, `the server in the namespace (log: ${serverLog.slice(-500)})`);
-  browser = await chromium.launch({
-    executablePath: ns.chromiumWrapper(dir),
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium({ executablePath: ns.chromiumWrapper(dir) });
   page = await browser.newPage();
   await page.goto(`${base}/`);
 }, 60_000);
