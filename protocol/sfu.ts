@@ -49,9 +49,6 @@ export interface WorkerStats {
   nacksAnswered: number;
   keyframeRequests: number;
   rssBytes: number;
-  /** V8 heap in use and memory of JS-owned buffers (the rest of RSS is native: libdatachannel, OpenSSL). */
-  heapUsedBytes: number;
-  externalBytes: number;
   cpuUserMicros: number;
   cpuSystemMicros: number;
 }

@@ -165,21 +165,19 @@ export class MediaTrack {
     if (this.keyframeSeq < 0 || this.now() - this.keyframeAt > maxAgeMs) return false;
     const count = ((this.lastOutSeq - this.keyframeSeq) & 0xffff) + 1;
     if (count > this.cache.size) return false;
+    // The replay and how many frames it holds (packets of a frame share a timestamp).
     const packets: Buffer[] = [];
+    let frames = 0;
+    let last = -1;
     for (let i = 0, s = this.keyframeSeq; i < count; i++, s = (s + 1) & 0xffff) {
       const buf = this.cache.get(s);
       if (!buf) return false; // a hole: the viewer could not decode it anyway
       packets.push(buf);
-    }
-    // Frames in the replay, oldest first, by their (outgoing) timestamps.
-    let frames = 0;
-    let last = -1;
-    for (const p of packets) {
-      const ts = rtpTimestamp(p);
+      const ts = rtpTimestamp(buf);
       if (ts !== last) frames++;
       last = ts;
     }
-    const liveTs = rtpTimestamp(packets[packets.length - 1]!);
+    const liveTs = last;
     const step = Math.max(1, Math.round(this.clockRate / 1000));
     let frame = 0;
     last = -1;
@@ -187,9 +185,11 @@ export class MediaTrack {
       const ts = rtpTimestamp(p);
       if (ts !== last) frame++;
       last = ts;
-      const copy = Buffer.from(p);
-      writeU32(copy, 4, (liveTs - (frames - frame) * step) >>> 0);
-      this.send(c, copy);
+      // The cached packet itself, its timestamp squeezed for this send and put back (sinks
+      // copy synchronously, as send() relies on for the payload type): no copy per packet.
+      writeU32(p, 4, (liveTs - (frames - frame) * step) >>> 0);
+      this.send(c, p);
+      writeU32(p, 4, ts);
     }
     return true;
   }

@@ -8,7 +8,7 @@
  * non-monotonic audio), so the recorder times both tracks from their first packets instead;
  * the router starts them together (the video primed up to the live edge).
  * A recorder that is not listening yet, or is restarting, makes the kernel answer with ICMP
- * errors: they are counted and otherwise ignored, the packets are simply lost.
+ * errors: they are ignored, the packets are simply lost.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import type { ConsumerSink } from './media-track.ts';
@@ -18,7 +18,6 @@ import { isRtcp } from './rtp.ts';
 const SEND_BUFFER_BYTES = 2 * 1024 * 1024;
 
 export class PlainRtpSink implements ConsumerSink {
-  errors = 0;
   private closed = false;
 
   private constructor(private readonly socket: Socket) {}
@@ -32,7 +31,7 @@ export class PlainRtpSink implements ConsumerSink {
         s.connect(port, host, () => {
           s.off('error', reject);
           const sink = new PlainRtpSink(s);
-          s.on('error', () => sink.errors++);
+          s.on('error', () => {});
           s.unref();
           resolve(sink);
         });

@@ -144,7 +144,7 @@ export class SfuWorker {
       routers: this.routers.size, publishers: 0, viewers: 0,
       packetsIn: this.closedPacketsIn, packetsOut: this.closedPacketsOut,
       nacksAnswered: this.closedNacks, keyframeRequests: this.closedKeyframes,
-      rssBytes: 0, heapUsedBytes: 0, externalBytes: 0, cpuUserMicros: 0, cpuSystemMicros: 0,
+      rssBytes: process.memoryUsage.rss(), cpuUserMicros: 0, cpuSystemMicros: 0,
     };
     for (const r of this.routers.values()) {
       const c = r.counters();
@@ -155,10 +155,6 @@ export class SfuWorker {
       s.viewers += r.viewerCount;
       if (r.isPublishing) s.publishers++;
     }
-    const mem = process.memoryUsage();
-    s.rssBytes = mem.rss;
-    s.heapUsedBytes = mem.heapUsed;
-    s.externalBytes = mem.external + mem.arrayBuffers;
     const cpu = process.cpuUsage();
     s.cpuUserMicros = cpu.user;
     s.cpuSystemMicros = cpu.system;

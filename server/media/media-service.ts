@@ -90,17 +90,17 @@ export class MediaService {
     if (!stream) throw new AppError('STREAM_KEY_INVALID', 'The stream key is wrong or was rotated: copy the current one from "My streams".');
     const streamId = stream.id as StreamId;
     let placement = this.placements.get(streamId);
-    if (placement?.publisher && replaces && placement.publisher.id === replaces) {
-      this.log.info({ streamId, old: replaces }, 'publisher reconnected: replacing its previous session');
-      await this.closeSession(placement.publisher, false);
-    } else if (placement?.publisher) {
-      // A publisher whose media stopped is most likely the same encoder reconnecting after
-      // a network blip, before its old connection timed out: let the new one take over.
-      if (placement.flowing || !placement.publisher.connected) {
+    const old = placement?.publisher;
+    if (old) {
+      // Named by `replaces`, or a publisher whose media stopped (most likely the same encoder
+      // reconnecting after a network blip, before its old connection timed out): the new
+      // session takes over. Anyone else is a second encoder.
+      const named = replaces === old.id;
+      if (!named && (placement!.flowing || !old.connected)) {
         throw new ConflictError('STREAM_ALREADY_PUBLISHING', 'Another encoder is publishing this stream right now. Stop it first, or rotate the stream key.');
       }
-      this.log.info({ streamId, old: placement.publisher.id }, 'publisher replaced by a reconnecting one');
-      await this.closeSession(placement.publisher, false);
+      this.log.info({ streamId, old: old.id, named }, 'publisher replaced by a reconnecting one');
+      await this.closeSession(old, false);
     }
     const created = !placement;
     const p = placement ?? (await this.place(streamId));
