@@ -113,11 +113,6 @@ export class BoxSplitter {
     return out;
   }
 
-  /** Bytes received that do not make a complete box yet. */
-  get buffered(): number {
-    return this.pendingBytes;
-  }
-
   private peek(n: number): Buffer {
     const first = this.pending[0]!;
     if (first.length >= n || this.pending.length === 1) return first;

@@ -92,13 +92,14 @@ export class VodPlaylist {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    const text = readFileSync(this.path, 'utf8').replace('#EXT-X-PLAYLIST-TYPE:EVENT', '#EXT-X-PLAYLIST-TYPE:VOD');
-    writeFileSync(`${this.path}.tmp`, `${text}#EXT-X-ENDLIST\n`);
-    renameSync(`${this.path}.tmp`, this.path);
+    closeAbandonedPlaylist(this.path);
   }
 }
 
-/** Closes a playlist left open by a recorder that did not finish (server crash). */
+/**
+ * Ends an EVENT playlist as a VOD (atomically): a finished recording's, or one a recorder
+ * left open when it did not finish (server crash). False when already closed or absent.
+ */
 export function closeAbandonedPlaylist(path: string): boolean {
   if (!existsSync(path)) return false;
   const text = readFileSync(path, 'utf8');

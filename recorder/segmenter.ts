@@ -147,11 +147,6 @@ export class Segmenter {
     return this.segmentsDone;
   }
 
-  /** The part number the next part will have (for EXT-X-PRELOAD-HINT). */
-  get nextPartSeq(): number {
-    return this.partSeq;
-  }
-
   /** A new FFmpeg output begins with this init segment (ftyp + moov). */
   startEpoch(init: Buffer): void {
     const tracks = parseInit(init);

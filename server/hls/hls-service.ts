@@ -161,10 +161,6 @@ export class HlsService {
 
   constructor(private readonly o: HlsOptions) {}
 
-  get mediaDir(): string {
-    return this.o.mediaDir;
-  }
-
   begin(streamId: StreamId, recordingId: string, renditions: string[]): LiveRecording {
     this.live.get(streamId)?.end();
     const rec = new LiveRecording(streamId, recordingId, renditions, this.o);
@@ -176,10 +172,6 @@ export class HlsService {
   finish(rec: LiveRecording): void {
     rec.end();
     if (this.live.get(rec.streamId) === rec) this.live.delete(rec.streamId);
-  }
-
-  current(streamId: StreamId): LiveRecording | undefined {
-    return this.live.get(streamId);
   }
 
   /** Answers every held request (the server is stopping). */

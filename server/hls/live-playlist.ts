@@ -49,23 +49,14 @@ export class LivePlaylist {
   private droppedDiscontinuities = 0;
   private lastPartSeq = -1;
   private ended = false;
-  private version = 0;
   private cache = new Map<string, string>();
   private windowDuration = 0;
 
   constructor(private readonly o: LivePlaylistOptions) {}
 
-  get isEnded(): boolean {
-    return this.ended;
-  }
-
   /** Highest part file number announced so far (-1 before the first). */
   get partSeq(): number {
     return this.lastPartSeq;
-  }
-
-  get changes(): number {
-    return this.version;
   }
 
   /** Media sequence number of the newest complete segment (-1 before the first). */
@@ -145,10 +136,6 @@ export class LivePlaylist {
     return false;
   }
 
-  isEmpty(): boolean {
-    return this.segments.length === 0;
-  }
-
   render(skip = false): string {
     const key = skip ? 'skip' : 'full';
     let text = this.cache.get(key);
@@ -165,7 +152,6 @@ export class LivePlaylist {
   }
 
   private changed(): void {
-    this.version++;
     this.cache.clear();
   }
 

@@ -6,7 +6,8 @@
  * and becomes a VOD. A recorder process that dies is started again where it stopped.
  * Finished recordings past the retention are deleted, files and rows together.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Counter, Gauge } from 'prom-client';
 import type { VodView } from '../../protocol/api.ts';
@@ -398,7 +399,7 @@ export class RecordingService {
       } else {
         // Nothing was recorded (the publisher never sent media): leave no empty VOD behind.
         await this.o.repo.delete(a.id);
-        rmSync(a.dir, { recursive: true, force: true });
+        await rm(a.dir, { recursive: true, force: true });
         a.log.info('recording discarded: no media arrived');
       }
     } catch (err) {
@@ -416,11 +417,11 @@ export class RecordingService {
   /** A recording whose recorder did not finish it: close its playlists, complete its row. */
   private async finalizeAbandoned(id: string, dir: string, log: Logger): Promise<void> {
     try {
-      for (const name of safeList(dir)) if (name.endsWith('.m3u8') && name !== 'master.m3u8') closeAbandonedPlaylist(join(dir, name));
+      for (const name of await safeList(dir)) if (name.endsWith('.m3u8') && name !== 'master.m3u8') closeAbandonedPlaylist(join(dir, name));
       const totals = await this.o.repo.totals(id);
       if (totals.segments === 0) {
         await this.o.repo.delete(id);
-        rmSync(dir, { recursive: true, force: true });
+        await rm(dir, { recursive: true, force: true });
         log.warn('discarded a recording its recorder left without media');
         return;
       }
@@ -439,7 +440,7 @@ export class RecordingService {
       for (;;) {
         const rows = await this.o.repo.endedBefore(before);
         for (const r of rows) {
-          rmSync(join(this.o.mediaDir, r.path), { recursive: true, force: true });
+          await rm(join(this.o.mediaDir, r.path), { recursive: true, force: true });
           await this.o.repo.delete(r.id);
           this.o.log.info({ recording: r.id, streamId: r.streamId, endedAt: r.endedAt }, 'recording deleted (retention)');
         }
@@ -449,10 +450,10 @@ export class RecordingService {
     // Folders of deleted streams or recordings.
     const known = await this.o.repo.ids();
     for (const a of this.active.values()) known.add(a.id);
-    for (const stream of safeList(this.o.mediaDir)) {
+    for (const stream of await safeList(this.o.mediaDir)) {
       if (!isUuid(stream)) continue;
-      for (const rec of safeList(join(this.o.mediaDir, stream))) {
-        if (isUuid(rec) && !known.has(rec)) rmSync(join(this.o.mediaDir, stream, rec), { recursive: true, force: true });
+      for (const rec of await safeList(join(this.o.mediaDir, stream))) {
+        if (isUuid(rec) && !known.has(rec)) await rm(join(this.o.mediaDir, stream, rec), { recursive: true, force: true });
       }
     }
   }
@@ -479,9 +480,9 @@ function killOrphan(pid: number, recordingId: string): void {
   }
 }
 
-function safeList(dir: string): string[] {
+async function safeList(dir: string): Promise<string[]> {
   try {
-    return readdirSync(dir);
+    return await readdir(dir);
   } catch {
     return [];
   }
