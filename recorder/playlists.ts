@@ -6,6 +6,7 @@
  * The server serves exactly these names (MEDIA_FILE) and nothing else.
  */
 import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import type { RecorderTrackInfo } from '../protocol/recorder.ts';
 
 export const SOURCE = 'source';
 
@@ -31,6 +32,34 @@ export interface Variant {
   codecs: string[];
   width?: number;
   height?: number;
+}
+
+/** What a rendition is encoded at: `videoBitrate` is absent for the copied source. */
+export interface BitrateEstimate {
+  videoBitrate?: number | undefined;
+  audioBitrate: number;
+}
+
+/** Video bit/s assumed for the copied source until its first segment is measured. */
+const SOURCE_VIDEO_ESTIMATE = 2_500_000;
+
+/** A rendition's peak bit/s after one more segment (short segments say little). */
+export function peakBitrate(peak: number, bytes: number, durationSeconds: number): number {
+  return durationSeconds > 0.2 ? Math.max(peak, (bytes * 8) / durationSeconds) : peak;
+}
+
+/**
+ * A rendition in the master playlist: BANDWIDTH is its measured peak, else what it is
+ * encoded at (`videoBitrate`; the source: a typical publisher's) plus the audio.
+ */
+export function variantOf(rendition: string, tracks: RecorderTrackInfo[], peak: number, estimate: BitrateEstimate): Variant {
+  const video = tracks.find((t) => t.kind === 'video');
+  return {
+    uri: playlistName(rendition),
+    bandwidth: peak > 0 ? peak : (estimate.videoBitrate ?? SOURCE_VIDEO_ESTIMATE) + estimate.audioBitrate,
+    codecs: tracks.map((t) => t.codec),
+    ...(video?.width && video.height ? { width: video.width, height: video.height } : {}),
+  };
 }
 
 export function renderMaster(variants: Variant[]): string {

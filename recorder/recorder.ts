@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { RecorderCommand, RecorderInput, RecorderMessage, RecorderResume, RecorderSettings, RecorderTrackInfo, RenditionSpec } from '../protocol/recorder.ts';
 import { FfmpegJob, type AttachRequest, type RecorderLog } from './ffmpeg-job.ts';
 import type { TrackInfo } from './fmp4.ts';
-import { initName, MASTER, partName, playlistName, renderMaster, SOURCE, segmentName, VodPlaylist, type Variant } from './playlists.ts';
+import { initName, MASTER, partName, peakBitrate, playlistName, renderMaster, SOURCE, segmentName, variantOf, VodPlaylist } from './playlists.ts';
 import { Segmenter } from './segmenter.ts';
 
 export type { RecorderLog } from './ffmpeg-job.ts';
@@ -184,7 +184,7 @@ export class Recorder {
           const uri = segmentName(name, seg.msn);
           writeFileSync(join(this.s.dir, uri), seg.data);
           o.vod.add({ uri, duration: seg.duration, discontinuity: seg.discontinuity, initUri: initName(name, seg.epoch), programDateTime: seg.programDateTime });
-          if (seg.duration > 0.2) o.peakBitrate = Math.max(o.peakBitrate, (seg.data.length * 8) / seg.duration);
+          o.peakBitrate = peakBitrate(o.peakBitrate, seg.data.length, seg.duration);
           this.send({
             t: 'segment', rendition: name, msn: seg.msn, duration: seg.duration, uri, bytes: seg.data.length,
             discontinuity: seg.discontinuity, epoch: seg.epoch, independent: seg.independent, programDateTime: seg.programDateTime,
@@ -223,18 +223,9 @@ export class Recorder {
 
   /** The recording's master playlist: the renditions that produced media, source first. */
   private writeMaster(): void {
-    const variants: Variant[] = [];
-    for (const o of this.outputs.values()) {
-      if (o.tracks.length === 0) continue;
-      const video = o.tracks.find((t) => t.kind === 'video');
-      const estimate = (o.spec.videoBitrate ?? 2_500_000) + this.s.audioBitrate;
-      variants.push({
-        uri: playlistName(o.spec.name),
-        bandwidth: o.peakBitrate > 0 ? o.peakBitrate : estimate,
-        codecs: o.tracks.map((t) => t.codec),
-        ...(video?.width && video.height ? { width: video.width, height: video.height } : {}),
-      });
-    }
+    const variants = [...this.outputs.values()]
+      .filter((o) => o.tracks.length > 0)
+      .map((o) => variantOf(o.spec.name, o.tracks.map(trackInfo), o.peakBitrate, { videoBitrate: o.spec.videoBitrate, audioBitrate: this.s.audioBitrate }));
     if (variants.length > 0) writeFileSync(join(this.s.dir, MASTER), renderMaster(variants));
   }
 

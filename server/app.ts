@@ -165,7 +165,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     targetDurationSeconds: config.recording.targetDurationSeconds,
     partTargetSeconds: config.recording.partTargetSeconds,
     dvrWindowSeconds: config.hls.dvrWindowSeconds,
-    defaultBandwidth: (name) => (ABR_LADDER.find((r) => r.name === name)?.videoBitrate ?? config.rtc.maxPublishBitrate) + config.recording.audioBitrate,
+    bitrates: (name) => ({ videoBitrate: ABR_LADDER.find((r) => r.name === name)?.videoBitrate, audioBitrate: config.recording.audioBitrate }),
     recordings: recordingsRepo,
     log: log.child({ component: 'hls' }),
   });

@@ -20,7 +20,7 @@ function service(targetDurationSeconds: number): { hls: HlsService; rec: LiveRec
     targetDurationSeconds,
     partTargetSeconds: 0.1,
     dvrWindowSeconds: 60,
-    defaultBandwidth: () => 1_000_000,
+    bitrates: () => ({ audioBitrate: 128_000 }),
     // Only asked for finished recordings, which these tests never reach.
     recordings: {} as RecordingsRepo,
     log: createLogger({ level: 'silent' }),

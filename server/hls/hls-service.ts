@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { StreamId } from '../../protocol/ids.ts';
 import { isUuid } from '../../protocol/ids.ts';
 import type { RecorderTrackInfo } from '../../protocol/recorder.ts';
-import { MASTER, MEDIA_FILE, partName, playlistName, renderMaster, SOURCE, type Variant } from '../../recorder/playlists.ts';
+import { MASTER, MEDIA_FILE, partName, peakBitrate, playlistName, renderMaster, SOURCE, variantOf, type BitrateEstimate } from '../../recorder/playlists.ts';
 import type { RecordingsRepo } from '../db/recordings-repo.ts';
 import { AppError, BadRequestError, NotFoundError, UnavailableError } from '../errors.ts';
 import type { Reply } from '../http/router.ts';
@@ -28,8 +28,8 @@ export interface HlsOptions {
   targetDurationSeconds: number;
   partTargetSeconds: number;
   dvrWindowSeconds: number;
-  /** Estimated bit/s of a rendition before its first segment is measured. */
-  defaultBandwidth: (rendition: string) => number;
+  /** What a rendition is encoded at (BANDWIDTH before its first segment is measured). */
+  bitrates: (rendition: string) => BitrateEstimate;
   recordings: RecordingsRepo;
   log: Logger;
 }
@@ -100,7 +100,7 @@ export class LiveRecording {
     const r = this.renditions.get(rendition);
     if (!r) return;
     r.playlist.addSegment(s);
-    if (s.duration > 0.2) r.peakBitrate = Math.max(r.peakBitrate, (s.bytes * 8) / s.duration);
+    r.peakBitrate = peakBitrate(r.peakBitrate, s.bytes, s.duration);
     this.wake();
   }
 
@@ -135,17 +135,9 @@ export class LiveRecording {
   }
 
   master(): string {
-    const variants: Variant[] = [];
-    for (const [name, r] of this.renditions) {
-      if (r.tracks.length === 0) continue;
-      const video = r.tracks.find((t) => t.kind === 'video');
-      variants.push({
-        uri: playlistName(name),
-        bandwidth: r.peakBitrate > 0 ? r.peakBitrate : this.o.defaultBandwidth(name),
-        codecs: r.tracks.map((t) => t.codec),
-        ...(video?.width && video.height ? { width: video.width, height: video.height } : {}),
-      });
-    }
+    const variants = [...this.renditions]
+      .filter(([, r]) => r.tracks.length > 0)
+      .map(([name, r]) => variantOf(name, r.tracks, r.peakBitrate, this.o.bitrates(name)));
     return renderMaster(variants);
   }
 
