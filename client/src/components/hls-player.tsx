@@ -1,5 +1,6 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useRef } from 'preact/hooks';
 import { formatClock } from '../lib/media-time.ts';
+import { useMuteToggle } from '../lib/use-mute-toggle.ts';
 import type { HlsPlayer } from '../state/create-hls-player.ts';
 import { Button } from './button.tsx';
 import styles from './hls-player.module.css';
@@ -16,7 +17,7 @@ const MESSAGES: Partial<Record<string, string>> = {
  */
 export function HlsPlayerView({ player }: { player: HlsPlayer }) {
   const video = useRef<HTMLVideoElement>(null);
-  const [muted, setMuted] = useState(true);
+  const { muted, toggleMute } = useMuteToggle(video);
   useEffect(() => {
     if (video.current) void player.attach(video.current);
   }, [player]);
@@ -25,14 +26,6 @@ export function HlsPlayerView({ player }: { player: HlsPlayer }) {
   const t = player.timeline.value;
   const message = state === 'error' ? player.error.value ?? 'Playback failed.' : MESSAGES[state];
   const span = Math.max(0, t.end - t.start);
-
-  function toggleMute() {
-    const el = video.current;
-    if (!el) return;
-    el.muted = !muted;
-    setMuted(!muted);
-    if (!el.muted) el.play().catch(() => undefined);
-  }
 
   return (
     <div class={styles.player} data-testid="hls-player" data-state={state} data-live={player.live ? 'true' : 'false'}>

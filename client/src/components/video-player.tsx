@@ -1,6 +1,7 @@
 import { useRef, useState } from 'preact/hooks';
 import { formatBitrate, formatFps, formatMs, formatResolution } from '../lib/rtc-stats.ts';
 import { useMediaStream } from '../lib/use-media-stream.ts';
+import { useMuteToggle } from '../lib/use-mute-toggle.ts';
 import type { Player, PlayerState } from '../state/create-player.ts';
 import { Button } from './button.tsx';
 import { Figures } from './figures.tsx';
@@ -19,20 +20,11 @@ const MESSAGES: Partial<Record<PlayerState, string>> = {
  */
 export function VideoPlayer({ player }: { player: Player }) {
   const video = useRef<HTMLVideoElement>(null);
-  const [muted, setMuted] = useState(true);
+  const { muted, toggleMute } = useMuteToggle(video);
   const [showStats, setShowStats] = useState(false);
   const tracks = player.tracks.value;
   const state = player.state.value;
   useMediaStream(video, tracks);
-
-  function toggleMute() {
-    const el = video.current;
-    if (!el) return;
-    el.muted = !muted;
-    setMuted(!muted);
-    // A click is the user gesture that lets audio play.
-    if (!el.muted) el.play().catch(() => undefined);
-  }
 
   const message =
     state === 'starting' && player.waitingForBroadcaster.value

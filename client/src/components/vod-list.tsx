@@ -1,4 +1,4 @@
-import { useEffect } from 'preact/hooks';
+import { useEffect, useRef } from 'preact/hooks';
 import type { VodView } from '../../../protocol/api.ts';
 import { asStreamId } from '../../../protocol/ids.ts';
 import { formatClock } from '../lib/media-time.ts';
@@ -14,9 +14,14 @@ const RELOAD_AFTER_MS = 3_000;
 export function VodList({ streamId, reloadKey, playing, onPlay }: { streamId: string; reloadKey: string; playing: string | null; onPlay: (v: VodView) => void }) {
   const { api } = useServices();
   const vods = useModel(() => createResource(() => api.vods(asStreamId(streamId)).then((r) => r.items)), [api, streamId]);
+  const loadedFor = useRef<unknown>(null);
   useEffect(() => {
     void vods.load();
-    // A broadcast that just ended becomes a VOD a moment later (its recording is closing).
+    const changed = loadedFor.current === vods;
+    loadedFor.current = vods;
+    if (!changed) return undefined;
+    // The stream just went offline or its live playlist ended: that broadcast becomes a VOD
+    // a moment later (its recording is closing).
     const again = setTimeout(() => void vods.load(), RELOAD_AFTER_MS);
     return () => clearTimeout(again);
   }, [vods, reloadKey]);

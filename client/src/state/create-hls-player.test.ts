@@ -102,7 +102,7 @@ describe('HLS player', () => {
 
   it('retries fatal network errors, recovers media errors, and gives up with a message', async () => {
     const hls = fakeHls();
-    const player = createHlsPlayer({ loadHls: async () => hls.module, url: 'u', live: true, maxNetworkRetries: 1, retryDelayMs: 1000 });
+    const player = createHlsPlayer({ loadHls: async () => hls.module, url: 'u', live: true, maxNetworkRetries: 1, retryBaseMs: 1000 });
     await player.attach(fakeVideo());
     const instance = hls.instances[0]!;
     instance.fire('hlsError', { fatal: false, type: 'networkError' });

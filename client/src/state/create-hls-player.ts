@@ -1,4 +1,5 @@
 import { batch, signal } from '@preact/signals';
+import { backoffMs } from '../lib/retry.ts';
 
 /**
  * The HLS player of the Watch page: LL-HLS of a live stream (with its DVR window) or a VOD,
@@ -63,7 +64,8 @@ export interface HlsPlayerDeps {
   live: boolean;
   /** Fatal network errors retried this many times (the server restarting, a blip). */
   maxNetworkRetries?: number;
-  retryDelayMs?: number;
+  /** First retry's wait; later ones back off as the WebRTC players do (lib/retry.ts). */
+  retryBaseMs?: number;
 }
 
 export type HlsPlayer = ReturnType<typeof createHlsPlayer>;
@@ -73,7 +75,6 @@ const LIVE_SLACK_SECONDS = 2;
 
 export function createHlsPlayer(deps: HlsPlayerDeps) {
   const maxRetries = deps.maxNetworkRetries ?? 5;
-  const retryDelayMs = deps.retryDelayMs ?? 2_000;
   const state = signal<HlsPlayerState>('idle');
   const error = signal<string | null>(null);
   const timeline = signal<HlsTimeline>({ current: 0, start: 0, end: 0, behindLive: deps.live ? 0 : null, atLive: deps.live });
@@ -161,9 +162,10 @@ export function createHlsPlayer(deps: HlsPlayerDeps) {
     instance.on(Hls.Events.ERROR, (_event, data) => {
       if (!data.fatal || closed) return;
       if (data.type === Hls.ErrorTypes.NETWORK_ERROR && retries < maxRetries) {
-        retries += 1;
         state.value = 'waiting';
-        retryTimer = setTimeout(() => instance.startLoad(), retryDelayMs);
+        if (retryTimer) clearTimeout(retryTimer);
+        retryTimer = setTimeout(() => instance.startLoad(), backoffMs(retries, deps.retryBaseMs));
+        retries += 1;
       } else if (data.type === Hls.ErrorTypes.MEDIA_ERROR && mediaRecoveries < 2) {
         mediaRecoveries += 1;
         instance.recoverMediaError();
