@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 
-import { CHAT_PROTOCOL, MAX_MESSAGE_LENGTH, REACTIONS, type Reaction } from './chat-constants.ts';
+import { CHAT_PROTOCOL, MAX_BANNED_WORD_LENGTH, MAX_BANNED_WORDS, MAX_MESSAGE_LENGTH, MAX_SLOW_MODE_SECONDS, REACTIONS, type Reaction } from './chat-constants.ts';
 
 export { CHAT_PROTOCOL, MAX_MESSAGE_LENGTH, REACTIONS, type Reaction };
 
@@ -51,10 +51,10 @@ export interface ChatSettings {
 }
 
 export const ChatSettingsPatch = z.strictObject({
-  slowModeSeconds: z.number().int().min(0).max(3600).optional(),
+  slowModeSeconds: z.number().int().min(0).max(MAX_SLOW_MODE_SECONDS).optional(),
   subscribersOnly: z.boolean().optional(),
   followersOnly: z.boolean().optional(),
-  bannedWords: z.array(z.string().trim().min(1).max(64)).max(500).optional(),
+  bannedWords: z.array(z.string().trim().min(1).max(MAX_BANNED_WORD_LENGTH)).max(MAX_BANNED_WORDS).optional(),
 });
 export type ChatSettingsPatch = z.infer<typeof ChatSettingsPatch>;
 

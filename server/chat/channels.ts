@@ -3,6 +3,7 @@
  * moderators, bans and timeouts (loaded from the database once, then kept current by the
  * bus events every node receives), and the last messages of each stream for new joiners.
  */
+import { WELCOME_HISTORY } from '../../protocol/chat-constants.ts';
 import type { ChatMessage, ChatSettings } from '../../protocol/signalling.ts';
 import type { ChatRepo, HistoryRow } from '../db/chat-repo.ts';
 import type { ChatStore } from './chat-store.ts';
@@ -17,7 +18,6 @@ export interface Channel {
 }
 
 const CHANNEL_TTL_MS = 5 * 60_000;
-export const HISTORY_SIZE = 50;
 
 export class Channels {
   private readonly channels = new Map<string, Channel>();
@@ -66,7 +66,7 @@ export class Channels {
     const items = await list;
     if (items.some((m) => m.id === message.id)) return;
     items.push(message);
-    if (items.length > HISTORY_SIZE) items.splice(0, items.length - HISTORY_SIZE);
+    if (items.length > WELCOME_HISTORY) items.splice(0, items.length - WELCOME_HISTORY);
   }
 
   async removeRecent(streamId: string, messageId: number): Promise<void> {
@@ -96,7 +96,7 @@ export class Channels {
   }
 
   private async loadHistory(streamId: string): Promise<ChatMessage[]> {
-    const rows = await this.repo.history(streamId, HISTORY_SIZE);
+    const rows = await this.repo.history(streamId, WELCOME_HISTORY);
     const fromDb = rows.map(toChatMessage);
     // Messages accepted but not yet written are part of the history too.
     const pending = this.store.pendingFor(streamId);
@@ -108,7 +108,7 @@ export class Channels {
       merged.push({ id: p.id, user: u ?? null, role: 'viewer', subscriber: false, text: p.text, at: p.at.toISOString() });
     }
     merged.sort((a, b) => a.id - b.id);
-    return merged.slice(-HISTORY_SIZE);
+    return merged.slice(-WELCOME_HISTORY);
   }
 }
 

@@ -346,6 +346,7 @@ export class ChatHub {
    * message, which is what lets one node fan out to thousands of sockets.
    */
   private broadcast(streamId: string, m: ServerMessage): void {
+    if (!this.local.has(streamId)) return; // no socket of that stream on this node
     let b = this.batches.get(streamId);
     if (!b) this.batches.set(streamId, (b = { events: [], lastFlush: 0, timer: undefined }));
     b.events.push(m);
@@ -390,7 +391,7 @@ export class ChatHub {
       default:
         break;
     }
-    if (this.local.has(streamId)) this.broadcast(streamId, e);
+    this.broadcast(streamId, e);
   }
 
   private onPresence(streamId: string, r: { node: string; chat: number; webrtc: number }): void {

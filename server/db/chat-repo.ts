@@ -4,6 +4,7 @@
  * bans and timeouts, the moderation log, follows and active subscriptions.
  */
 import { and, desc, eq, gt, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import type { ChatBanView, ChatSettings, ChatUser, ModerationLogEntry } from '../../protocol/signalling.ts';
 import type { Db } from './index.ts';
 import { channelModerators, chatBans, chatMessages, chatSettings, follows, moderationActions, subscriptions, users } from './schema.ts';
 
@@ -26,32 +27,11 @@ export interface HistoryRow {
   at: Date;
 }
 
-export interface SettingsRow {
-  slowModeSeconds: number;
-  subscribersOnly: boolean;
-  followersOnly: boolean;
-  bannedWords: string[];
-}
+export type SettingsRow = ChatSettings;
 
-export interface BanRow {
-  userId: string;
-  username: string;
-  bannedBy: string | null;
-  reason: string;
-  createdAt: Date;
-  expiresAt: Date | null;
-}
-
-export interface ActionRow {
-  id: number;
-  action: string;
-  streamId: string | null;
-  actor: { id: string; username: string } | null;
-  target: { id: string; username: string } | null;
-  messageId: number | null;
-  details: Record<string, unknown>;
-  createdAt: Date;
-}
+/** The API's views with the database's dates (the routes turn them into ISO strings). */
+export type BanRow = Omit<ChatBanView, 'createdAt' | 'expiresAt'> & { createdAt: Date; expiresAt: Date | null };
+export type ActionRow = Omit<ModerationLogEntry, 'createdAt'> & { createdAt: Date };
 
 export const DEFAULT_SETTINGS: SettingsRow = { slowModeSeconds: 0, subscribersOnly: false, followersOnly: false, bannedWords: [] };
 
@@ -126,7 +106,7 @@ export class ChatRepo {
       .onConflictDoUpdate({ target: chatSettings.streamerId, set: { ...s, updatedAt: new Date() } });
   }
 
-  async moderators(streamerId: string): Promise<Array<{ id: string; username: string; displayName: string }>> {
+  async moderators(streamerId: string): Promise<ChatUser[]> {
     return this.db
       .select({ id: users.id, username: users.username, displayName: users.displayName })
       .from(channelModerators)
@@ -197,7 +177,7 @@ export class ChatRepo {
     }));
   }
 
-  async user(id: string): Promise<{ id: string; username: string; displayName: string } | undefined> {
+  async user(id: string): Promise<ChatUser | undefined> {
     const [row] = await this.db.select({ id: users.id, username: users.username, displayName: users.displayName }).from(users).where(eq(users.id, id)).limit(1);
     return row;
   }

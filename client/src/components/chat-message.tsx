@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ChatMessage } from '../../../protocol/signalling.ts';
 import type { ChatLine } from '../state/chat-lines.ts';
+import { chatName } from '../state/chat-notices.ts';
 import type { Chat, PendingSend } from '../state/create-chat.ts';
 import styles from './chat-panel.module.css';
 
@@ -22,7 +23,7 @@ export function ChatLineView({ line, chat }: { line: ChatLine; chat: Chat }) {
       <span class={styles.meta} title={new Date(m.at).toLocaleTimeString()}>
         <RoleBadges message={m} />
         <span class={styles.author} style={m.user ? { color: nameColour(m.user.username) } : undefined}>
-          {m.user ? m.user.displayName || m.user.username : 'Deleted account'}
+          {m.user ? chatName(m.user) : 'Deleted account'}
         </span>
       </span>
       <span class={styles.text} data-testid="chat-message-text">
@@ -81,7 +82,7 @@ function MessageMenu({ message, chat }: { message: ChatMessage; chat: Chat }) {
 
   if (!Object.values(options).some(Boolean)) return null;
   const user = message.user;
-  const who = user ? user.displayName || user.username : 'this message';
+  const who = user ? chatName(user) : 'this message';
 
   async function run(action: () => Promise<unknown>) {
     setBusy(true);
@@ -141,7 +142,7 @@ function MessageMenu({ message, chat }: { message: ChatMessage; chat: Chat }) {
 
 /** Our own message on its way, or refused (with the reason, Retry and Remove). */
 export function PendingLineView({ entry, chat }: { entry: PendingSend; chat: Chat }) {
-  const name = chat.me.value.user ? chat.me.value.user.displayName || chat.me.value.user.username : 'You';
+  const name = chat.me.value.user ? chatName(chat.me.value.user) : 'You';
   return (
     <li class={`${styles.message} ${styles.pending} ${entry.state === 'failed' ? styles.failed : ''}`} data-testid="chat-pending" data-state={entry.state}>
       <span class={styles.meta}>

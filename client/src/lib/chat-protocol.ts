@@ -3,9 +3,11 @@
  * zod-free),
  * plus where the chat WebSocket lives. Everything else imports chat types with `import type`.
  */
-import { CHAT_PROTOCOL, MAX_MESSAGE_LENGTH, REACTIONS, type Reaction } from '../../../protocol/chat-constants.ts';
+import {
+  CHAT_PROTOCOL, MAX_BANNED_WORD_LENGTH, MAX_BANNED_WORDS, MAX_MESSAGE_LENGTH, MAX_SLOW_MODE_SECONDS, REACTIONS, WELCOME_HISTORY, type Reaction,
+} from '../../../protocol/chat-constants.ts';
 
-export { CHAT_PROTOCOL, MAX_MESSAGE_LENGTH, REACTIONS };
+export { CHAT_PROTOCOL, MAX_BANNED_WORD_LENGTH, MAX_BANNED_WORDS, MAX_MESSAGE_LENGTH, MAX_SLOW_MODE_SECONDS, REACTIONS, WELCOME_HISTORY };
 export type { Reaction };
 
 /** `ws(s)://<host>/streams/<id>/chat` for a page served from `origin` (`http(s)://<host>`). */

@@ -1,8 +1,9 @@
 import { batch, computed, effect, signal } from '@preact/signals';
-import type { ChatSettings, ChatSettingsPatch, ChatUser, ServerMessage } from '../../../protocol/signalling.ts';
-import type { ChatBanView, ModerationLogEntry } from '../../../protocol/signalling.ts';
+import type { ChatBanView, ChatSettings, ChatSettingsPatch, ChatUser, ModerationLogEntry, ServerMessage } from '../../../protocol/signalling.ts';
 import type { GlintApi } from '../lib/api.ts';
 import { describeError } from '../lib/api-error.ts';
+import { formatDuration } from '../lib/chat-errors.ts';
+import { MAX_BANNED_WORD_LENGTH, MAX_BANNED_WORDS, MAX_SLOW_MODE_SECONDS } from '../lib/chat-protocol.ts';
 import { realTimers, type Timers } from '../lib/timers.ts';
 import type { Chat } from './create-chat.ts';
 import { createResource } from './resource.ts';
@@ -25,7 +26,6 @@ export interface SettingsForm {
 }
 
 export const LOG_SIZE = 50;
-const MAX_SLOW_MODE = 3600;
 const RELOAD_AFTER_MS = 300;
 
 function toForm(s: ChatSettings): SettingsForm {
@@ -35,11 +35,11 @@ function toForm(s: ChatSettings): SettingsForm {
 /** The settings form as a PATCH body, or the first thing wrong with it. */
 export function parseSettingsForm(form: SettingsForm): { patch: ChatSettingsPatch } | { error: string } {
   const slow = form.slowModeSeconds.trim() === '' ? 0 : Number(form.slowModeSeconds);
-  if (!Number.isInteger(slow) || slow < 0 || slow > MAX_SLOW_MODE) return { error: `Slow mode is a whole number of seconds from 0 (off) to ${MAX_SLOW_MODE}.` };
+  if (!Number.isInteger(slow) || slow < 0 || slow > MAX_SLOW_MODE_SECONDS) return { error: `Slow mode is a whole number of seconds from 0 (off) to ${MAX_SLOW_MODE_SECONDS}.` };
   const words = [...new Set(form.bannedWords.split(/[\n,]/).map((w) => w.trim().toLowerCase()).filter(Boolean))];
-  const long = words.find((w) => w.length > 64);
-  if (long) return { error: `Banned words can be at most 64 characters (“${long.slice(0, 20)}…”).` };
-  if (words.length > 500) return { error: 'At most 500 banned words.' };
+  const long = words.find((w) => w.length > MAX_BANNED_WORD_LENGTH);
+  if (long) return { error: `Banned words can be at most ${MAX_BANNED_WORD_LENGTH} characters (“${long.slice(0, 20)}…”).` };
+  if (words.length > MAX_BANNED_WORDS) return { error: `At most ${MAX_BANNED_WORDS} banned words.` };
   return { patch: { slowModeSeconds: slow, subscribersOnly: form.subscribersOnly, followersOnly: form.followersOnly, bannedWords: words } };
 }
 
@@ -187,7 +187,7 @@ export function describeLogEntry(e: ModerationLogEntry): string {
       return `${actor} deleted a message of ${target}`;
     case 'timeout': {
       const seconds = Number(e.details.seconds);
-      return `${actor} timed out ${target}${Number.isFinite(seconds) ? ` for ${seconds >= 60 ? `${Math.round(seconds / 60)} min` : `${seconds} s`}` : ''}${reason}`;
+      return `${actor} timed out ${target}${Number.isFinite(seconds) ? ` for ${formatDuration(seconds * 1000)}` : ''}${reason}`;
     }
     case 'ban':
       return `${actor} banned ${target}${reason}`;

@@ -4,6 +4,7 @@
  * older pages on top, and the cap on how many lines stay in memory.
  */
 import type { ChatMessage } from '../../../protocol/signalling.ts';
+import { WELCOME_HISTORY } from '../lib/chat-protocol.ts';
 
 export type NoticeTone = 'info' | 'moderation' | 'warning';
 
@@ -17,8 +18,6 @@ export interface LineState {
   cursor: number | null;
 }
 
-/** How many messages the welcome carries at most (the server's HISTORY_SIZE). */
-export const WELCOME_HISTORY = 50;
 
 export function messageLine(message: ChatMessage): ChatLine {
   return { kind: 'message', key: `m${message.id}`, message };

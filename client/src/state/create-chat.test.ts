@@ -327,7 +327,6 @@ describe('chat refusals', () => {
     expect(t.sockets.last.lastFrame()).toEqual({ type: 'auth', token: 'token-1' });
     t.sockets.last.receive({ type: 'authenticated', user: ADA, role: 'viewer', restriction: null });
     expect(t.chat.composer.value.blocked).toBe(false);
-    expect(t.chat.following.value).toBe(true);
   });
 
   it('blocks for slow mode after a send, and lifts it when slow mode is turned off', async () => {

@@ -90,12 +90,9 @@ export function createChat(deps: ChatDeps) {
   const remaining = computed(() => MAX_MESSAGE_LENGTH - messageLength(draft.value));
   const settings = signal<ChatSettings | null>(null);
   const viewers = signal<ViewerCounts | null>(null);
-  /** Moderator ids as the last `moderators` event said (null before one). */
-  const moderatorIds = signal<string[] | null>(null);
   const reactions = signal<FloatingReaction[]>([]);
   const limits = createRestrictions(timers);
   const { restriction, now, restrict } = limits;
-  const following = signal<boolean | null>(null);
   /** A short-lived line for what has no other place (a refused reaction, a failed moderation). */
   const notice = signal<{ text: string; tone: 'error' | 'info' } | null>(null);
 
@@ -228,7 +225,6 @@ export function createChat(deps: ChatDeps) {
     const isMod = userIds.includes(changed.id);
     const self = me.peek();
     batch(() => {
-      moderatorIds.value = userIds;
       state.value = { ...state.peek(), lines: setRole(state.peek().lines, changed.id, isMod ? 'moderator' : 'viewer') };
       if (self.user?.id === changed.id && self.role !== 'streamer') me.value = { user: self.user, role: isMod ? 'moderator' : 'viewer' };
     });
@@ -386,7 +382,6 @@ export function createChat(deps: ChatDeps) {
       flash(describeError(err), 'error');
       return false;
     }
-    following.value = true;
     await connection.authenticate();
     return true;
   }
@@ -455,12 +450,10 @@ export function createChat(deps: ChatDeps) {
     remaining,
     settings,
     viewers,
-    moderatorIds,
     reactions,
     reactionsBlocked,
     restriction,
     composer,
-    following,
     notice,
     now,
     start,
