@@ -24,7 +24,8 @@ export const ClientMessage = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('unban'), userId, nonce: z.string().max(64).optional() }),
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
-export const CLIENT_MESSAGE_TYPES = ['auth', 'send', 'react', 'delete', 'timeout', 'ban', 'unban'] as const;
+/** The `type`s a client may send, from the schema above (the socket names them in UNKNOWN_TYPE). */
+export const CLIENT_MESSAGE_TYPES: ReadonlyArray<ClientMessage['type']> = ClientMessage.options.map((o) => o.shape.type.value);
 
 export type ChatRole = 'viewer' | 'moderator' | 'streamer';
 

@@ -4,7 +4,7 @@
  * bus events every node receives), and the last messages of each stream for new joiners.
  */
 import { WELCOME_HISTORY } from '../../protocol/chat-constants.ts';
-import type { ChatMessage, ChatSettings } from '../../protocol/signalling.ts';
+import type { ChatMessage, ChatSettings, ChatUser } from '../../protocol/signalling.ts';
 import type { ChatRepo, HistoryRow } from '../db/chat-repo.ts';
 import type { ChatStore } from './chat-store.ts';
 
@@ -96,19 +96,34 @@ export class Channels {
   }
 
   private async loadHistory(streamId: string): Promise<ChatMessage[]> {
-    const rows = await this.repo.history(streamId, WELCOME_HISTORY);
-    const fromDb = rows.map(toChatMessage);
-    // Messages accepted but not yet written are part of the history too.
-    const pending = this.store.pendingFor(streamId);
-    const seen = new Set(fromDb.map((m) => m.id));
-    const merged = [...fromDb];
-    for (const p of pending) {
-      if (seen.has(p.id)) continue;
-      const u = p.userId ? await this.repo.user(p.userId) : undefined;
-      merged.push({ id: p.id, user: u ?? null, role: 'viewer', subscriber: false, text: p.text, at: p.at.toISOString() });
+    return (await this.page(streamId, WELCOME_HISTORY)).map(toChatMessage);
+  }
+
+  /**
+   * A page of a stream's history from the database, newest last, with the messages accepted
+   * but not written yet (the database is slow or down) merged in: they are history too.
+   */
+  async page(streamId: string, limit: number, before?: number): Promise<HistoryRow[]> {
+    const rows = await this.repo.history(streamId, limit, before);
+    const written = new Set(rows.map((r) => r.id));
+    const pending = this.store.pendingFor(streamId).filter((m) => !written.has(m.id) && (before === undefined || m.id < before));
+    if (pending.length === 0) return rows;
+    const users = new Map<string, ChatUser>();
+    for (const m of pending) {
+      if (m.userId && !users.has(m.userId)) {
+        const u = await this.repo.user(m.userId);
+        if (u) users.set(m.userId, u);
+      }
     }
+    const merged: HistoryRow[] = [
+      ...rows,
+      ...pending.map((m) => {
+        const u = m.userId ? users.get(m.userId) : undefined;
+        return { id: m.id, userId: m.userId, username: u?.username ?? null, displayName: u?.displayName ?? null, text: m.text, at: m.at };
+      }),
+    ];
     merged.sort((a, b) => a.id - b.id);
-    return merged.slice(-WELCOME_HISTORY);
+    return merged.slice(-limit);
   }
 }
 

@@ -7,7 +7,7 @@
  */
 import type { Bus } from '../bus/bus.ts';
 import type { Logger } from '../logger.ts';
-import type { ChatRepo } from '../db/chat-repo.ts';
+import type { ChatRepo, HistoryRow } from '../db/chat-repo.ts';
 import type { ChatErrorCode, ChatMessage, ChatRestriction, ChatRole, ChatSettings, ChatSettingsPatch, ChatUser, Reaction, ServerMessage } from '../../protocol/signalling.ts';
 import { REACTIONS } from '../../protocol/signalling.ts';
 import type { Channels, Channel } from './channels.ts';
@@ -121,24 +121,8 @@ export class ChatService {
   }
 
   /** A page of a stream's history, newest last, including accepted messages not yet written. */
-  async history(streamId: string, limit: number, before?: number): Promise<Array<{ id: number; userId: string | null; username: string | null; displayName: string | null; text: string; at: Date }>> {
-    const rows = await this.o.repo.history(streamId, limit, before);
-    const written = new Set(rows.map((r) => r.id));
-    const pending = this.o.store.pendingFor(streamId).filter((m) => !written.has(m.id) && (before === undefined || m.id < before));
-    if (pending.length === 0) return rows;
-    const users = new Map<string, { username: string; displayName: string }>();
-    for (const m of pending) {
-      if (m.userId && !users.has(m.userId)) {
-        const u = await this.o.repo.user(m.userId);
-        if (u) users.set(m.userId, u);
-      }
-    }
-    const merged = [
-      ...rows,
-      ...pending.map((m) => ({ id: m.id, userId: m.userId, username: users.get(m.userId ?? '')?.username ?? null, displayName: users.get(m.userId ?? '')?.displayName ?? null, text: m.text, at: m.at })),
-    ];
-    merged.sort((a, b) => a.id - b.id);
-    return merged.slice(-limit);
+  history(streamId: string, limit: number, before?: number): Promise<HistoryRow[]> {
+    return this.o.channels.page(streamId, limit, before);
   }
 
   async react(p: Participant, emoji: string): Promise<void> {
