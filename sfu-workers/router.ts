@@ -64,12 +64,15 @@ interface Viewer extends Peer {
   consumers: Map<'audio' | 'video', Consumer>;
 }
 
-/** A recorder fed with plain RTP: one sink and one consumer per track kind. */
+/**
+ * A recorder fed with plain RTP: one consumer (on its own UDP sink) per track kind, on the
+ * track of that kind whenever there is one. Not primed with the cached GOP: its replay is
+ * squeezed in time, which FFmpeg's RTP demuxer turns into broken timestamps; the keyframe
+ * asked for in addRecorder starts it.
+ */
 interface Recorder {
   id: string;
-  sinks: Map<'audio' | 'video', PlainRtpSink>;
-  consumers: Map<'audio' | 'video', Consumer>;
-  payloadTypes: Record<'audio' | 'video', number>;
+  consumers: Map<'audio' | 'video', Consumer & { sink: PlainRtpSink }>;
   keyframeIntervalMs: number;
 }
 
@@ -141,17 +144,18 @@ export class Router {
     };
     this.publisher = pub;
     for (const c of choices) {
-      if (!this.tracks.has(c.kind)) {
-        this.tracks.set(c.kind, new MediaTrack({
+      let media = this.tracks.get(c.kind);
+      if (!media) {
+        media = new MediaTrack({
           kind: c.kind, codec: c.codec, clockRate: c.clockRate, ssrc: randomInt(1, 0xffffffff),
           cacheSize: c.kind === 'video' ? 2048 : 256,
           onKeyframeNeeded: () => this.requestKeyframe(),
           onBFrame: () => this.closePeer(pub, 'b-frames', 'the H.264 stream has B-frames, which browsers cannot play over WebRTC: set bframes=0 in the encoder (x264: tune=zerolatency)'),
-        }));
+        });
+        this.tracks.set(c.kind, media);
+        // A track made anew (first publisher, or a codec change) feeds the recorders too.
+        for (const r of this.recorders.values()) media.add(r.consumers.get(c.kind)!);
       }
-      const media = this.tracks.get(c.kind)!;
-      // Tracks made anew (first publisher, or a codec change) feed the recorders too.
-      for (const r of this.recorders.values()) if (!media.consumers.includes(r.consumers.get(c.kind)!)) this.attachRecorder(r, c.kind);
       const track = tracks.get(c.kind)!;
       track.onMessage((buf) => {
         if (pub.closed) return;
@@ -259,15 +263,14 @@ export class Router {
     }
     // A concurrent addRecorder for the same id (a quick restart) may have won meanwhile.
     this.removeRecorder(req.recorderId);
+    const consumer = (kind: 'audio' | 'video', payloadType: number) => ({ sink: sinks.get(kind)!, payloadType, open: true, packetsSent: 0, broken: false });
     const recorder: Recorder = {
       id: req.recorderId,
-      sinks,
-      consumers: new Map(),
-      payloadTypes: { video: req.videoPayloadType, audio: req.audioPayloadType },
+      consumers: new Map([['video', consumer('video', req.videoPayloadType)], ['audio', consumer('audio', req.audioPayloadType)]]),
       keyframeIntervalMs: req.keyframeIntervalMs,
     };
     this.recorders.set(recorder.id, recorder);
-    for (const kind of this.tracks.keys()) this.attachRecorder(recorder, kind);
+    for (const [kind, c] of recorder.consumers) this.tracks.get(kind)?.add(c);
     this.requestKeyframe();
     this.recorderTimer ??= setInterval(() => this.keepKeyframesComing(), RECORDER_KEYFRAME_CHECK_MS);
     return this.recorderTracks(recorder);
@@ -280,32 +283,16 @@ export class Router {
     for (const [kind, c] of r.consumers) {
       c.open = false;
       this.tracks.get(kind)?.remove(c);
+      c.sink.close();
     }
-    for (const s of r.sinks.values()) s.close();
     if (this.recorders.size === 0) {
       clearInterval(this.recorderTimer);
       this.recorderTimer = undefined;
     }
   }
 
-  private attachRecorder(r: Recorder, kind: 'audio' | 'video'): void {
-    const media = this.tracks.get(kind);
-    const sink = r.sinks.get(kind);
-    if (!media || !sink) return;
-    const old = r.consumers.get(kind);
-    if (old) {
-      old.open = false;
-      for (const t of this.tracks.values()) t.remove(old);
-    }
-    const consumer: Consumer = { sink, payloadType: r.payloadTypes[kind], open: true, packetsSent: 0, broken: false };
-    r.consumers.set(kind, consumer);
-    // Not primed with the cached GOP: its replay is squeezed in time, which FFmpeg's RTP
-    // demuxer turns into broken timestamps. The keyframe asked for in addRecorder starts it.
-    media.add(consumer);
-  }
-
   private recorderTracks(r: Recorder): RecorderTrack[] {
-    return [...this.tracks.values()].map((t) => ({ kind: t.kind, codec: t.codec, payloadType: r.payloadTypes[t.kind], clockRate: t.clockRate, ssrc: t.ssrc }));
+    return [...this.tracks.values()].map((t) => ({ kind: t.kind, codec: t.codec, payloadType: r.consumers.get(t.kind)!.payloadType, clockRate: t.clockRate, ssrc: t.ssrc }));
   }
 
   /** Recorders cut segments at keyframes: ask for one whenever the last is getting old. */
