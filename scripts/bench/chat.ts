@@ -6,25 +6,18 @@
  * per socket, and how long its event loop was held (a fan-out's writes to every socket run
  * in one go: this is where delivery latency comes from once a node holds many sockets).
  */
-import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startTestServer } from '../../test/helpers/server.ts';
+import { ask, startLoad } from './load-process.ts';
 
 const steps = (process.env.BENCH_SOCKETS ?? '2000,10000').split(',').map(Number);
 const rates = (process.env.BENCH_RATE ?? '50,100,200').split(',').map(Number);
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
-const TSX = import.meta.resolve('tsx');
-
-function ask(child: ChildProcess, msg: object): Promise<any> {
-  return new Promise((resolve) => {
-    child.once('message', resolve);
-    child.send(msg);
-  });
-}
 
 async function main(): Promise<void> {
   // PostgreSQL keeps the database out of the server's memory figures (PGlite lives in-process).
@@ -39,11 +32,7 @@ async function main(): Promise<void> {
   const tokens: string[] = [];
   for (let i = 0; i < 20; i++) tokens.push((await api('/auth/register', { username: `sender_${i}`, email: `sender_${i}@example.com`, password: 'many sockets listening' })).accessToken);
 
-  const load = fork(new URL('./chat-load.ts', import.meta.url).pathname, [], {
-    execArgv: ['--import', TSX],
-    env: { ...process.env, BENCH_URL: server.url, BENCH_STREAM: stream.stream.id, BENCH_TOKENS: JSON.stringify(tokens) },
-  });
-  await new Promise((resolve) => load.once('message', resolve));
+  const { load } = await startLoad(new URL('./chat-load.ts', import.meta.url), { BENCH_URL: server.url, BENCH_STREAM: stream.stream.id, BENCH_TOKENS: JSON.stringify(tokens) });
   const sinkSource = new URL('./chat-sink.c', import.meta.url).pathname;
   const sinkBinary = join(tmpdir(), 'glint-chat-sink');
   if (!existsSync(sinkBinary) || statSync(sinkBinary).mtimeMs < statSync(sinkSource).mtimeMs) execFileSync('cc', ['-O2', '-o', sinkBinary, sinkSource]);

@@ -5,19 +5,11 @@
  * CPU-second, loss seen by viewers, added forwarding delay and worker memory per viewer.
  *   BENCH_STEPS=50,100,200,300,400,500 BENCH_SECONDS=10 npm run bench:fanout
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { startTestServer } from '../../test/helpers/server.ts';
+import { ask, startLoad } from './load-process.ts';
 
 const steps = (process.env.BENCH_STEPS ?? '50,100,200,300,400,500,600').split(',').map(Number);
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
-const TSX = import.meta.resolve('tsx');
-
-function ask(child: ChildProcess, msg: object): Promise<any> {
-  return new Promise((resolve) => {
-    child.once('message', resolve);
-    child.send(msg);
-  });
-}
 
 async function main(): Promise<void> {
   const server = await startTestServer({ config: { log: { level: 'warn' }, rtc: { maxPeersPerWorker: 5000, connectTimeoutSeconds: 30 } } });
@@ -27,11 +19,7 @@ async function main(): Promise<void> {
   const s = await api('POST', '/streams', { title: 'fanout' }, reg.accessToken);
   const worker = server.app.workers.all()[0]!;
 
-  const load = fork(new URL('./fanout-load.ts', import.meta.url).pathname, [], {
-    execArgv: ['--import', TSX],
-    env: { ...process.env, BENCH_URL: server.url, BENCH_KEY: s.streamKey, BENCH_STREAM: s.stream.id },
-  });
-  const ready = await new Promise<any>((resolve) => load.once('message', resolve));
+  const { load, ready } = await startLoad(new URL('./fanout-load.ts', import.meta.url), { BENCH_URL: server.url, BENCH_KEY: s.streamKey, BENCH_STREAM: s.stream.id });
   if (!ready.ok) throw new Error('load process failed');
   await new Promise((r) => setTimeout(r, 1000));
   const idle = await worker.channel.request('getStats', {});
