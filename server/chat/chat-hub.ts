@@ -194,9 +194,24 @@ export class ChatHub {
     const pending = d.pendingAuth;
     delete d.pendingAuth;
     this.enqueue(ws, async () => {
-      if (pending?.userId) await this.authenticate(ws, pending.userId, pending.expiresAt ?? 0, false);
-      await this.welcome(ws);
-      if (pending?.error) this.sendError(ws, pending.error);
+      // Every socket gets its welcome: a refused token leaves it reading as a guest, told why.
+      let refused = pending?.error;
+      try {
+        if (pending?.userId) {
+          await this.authenticate(ws, pending.userId, pending.expiresAt ?? 0, false).catch((err) => {
+            if (!(err instanceof ChatError)) throw err;
+            refused = err;
+          });
+        }
+        await this.welcome(ws);
+      } catch (err) {
+        // Without its welcome the socket is useless: say so and close it; the client reconnects.
+        this.o.log.error({ err, streamId }, 'chat welcome failed');
+        this.sendError(ws, new ChatError('CHAT_UNAVAILABLE', 'The chat is not available right now; reconnecting.'));
+        if (!d.closed) ws.end(1011, 'chat unavailable');
+        return;
+      }
+      if (refused) this.sendError(ws, refused);
     });
   }
 
