@@ -6,10 +6,12 @@ export class ChatClient {
   readonly received: ServerMessage[] = [];
   /** The welcome the server sent first. */
   welcome!: Extract<ServerMessage, { type: 'welcome' }>;
-  private waiters: Array<{ match: (m: ServerMessage) => boolean; resolve: (m: ServerMessage) => void }> = [];
+  private waiters: Array<{ match: (m: ServerMessage) => boolean; resolve: (m: ServerMessage) => void; fail: (why: string) => void }> = [];
   closed = false;
+  closeCode: number | undefined;
   /** Frames received (a batched frame carries several messages). */
   frames = 0;
+  private readonly openedAt = Date.now();
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data, isBinary) => {
@@ -25,8 +27,11 @@ export class ChatClient {
         });
       }
     });
-    ws.on('close', () => {
+    ws.on('close', (code) => {
       this.closed = true;
+      this.closeCode = code;
+      // Nothing more can arrive: a waiter learns it now, not at its timeout.
+      for (const w of this.waiters.splice(0)) w.fail('the socket closed');
     });
   }
 
@@ -47,14 +52,27 @@ export class ChatClient {
     this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
   }
 
-  /** The next message of `type` (already received ones count) that matches. */
-  next<T extends ServerMessage['type']>(type: T, match: (m: Extract<ServerMessage, { type: T }>) => boolean = () => true, timeoutMs = 5000): Promise<Extract<ServerMessage, { type: T }>> {
+  /**
+   * The next message of `type` (already received ones count) that matches. Fails at once if
+   * the socket closes; the timeout is a bound for a loaded CI machine, not a latency check.
+   */
+  next<T extends ServerMessage['type']>(type: T, match: (m: Extract<ServerMessage, { type: T }>) => boolean = () => true, timeoutMs = 10_000): Promise<Extract<ServerMessage, { type: T }>> {
     const test = (m: ServerMessage) => m.type === type && match(m as Extract<ServerMessage, { type: T }>);
     const i = this.received.findIndex(test);
     if (i >= 0) return Promise.resolve(this.received.splice(i, 1)[0] as Extract<ServerMessage, { type: T }>);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no "${type}" message within ${timeoutMs} ms; got ${JSON.stringify(this.received.map((m) => m.type))}`)), timeoutMs);
+      let timer: NodeJS.Timeout | undefined;
+      const fail = (why: string) => {
+        clearTimeout(timer);
+        reject(new Error(`no "${type}" message: ${why}; got ${JSON.stringify(this.received.map((m) => m.type))}; ${this.state()}`));
+      };
+      if (this.closed) return fail('the socket is closed');
+      timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w.fail !== fail);
+        fail(`none within ${timeoutMs} ms`);
+      }, timeoutMs);
       this.waiters.push({
+        fail,
         match: test,
         resolve: (m) => {
           clearTimeout(timer);
@@ -70,6 +88,11 @@ export class ChatClient {
   async expectError(frame: unknown, code: string): Promise<Extract<ServerMessage, { type: 'error' }>> {
     this.send(frame);
     return this.next('error', (e) => e.code === code);
+  }
+
+  /** What a timeout message needs to tell a dead socket from a slow server. */
+  private state(): string {
+    return `${this.frames} frames in ${Date.now() - this.openedAt} ms, ${this.closed ? `closed (${this.closeCode})` : 'open'}`;
   }
 
   close(): void {

@@ -10,6 +10,7 @@ import { createApp, type App } from '../../server/app.ts';
 import { loadConfig, type ConfigInput } from '../../server/config.ts';
 import { createTestDatabase, REDIS_URL, uniquePrefix, type TestDatabase } from './services.ts';
 import { freeUdpPortBase } from './ports.ts';
+import { running } from './server-logs.ts';
 
 export interface TestServerOptions {
   db?: 'pglite' | 'postgres';
@@ -66,16 +67,19 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   });
   const app = await createApp(config, { logDestination: destination });
   await app.start();
-  return {
+  const server: TestServer = {
     url: `http://127.0.0.1:${app.http.port}`,
     app,
     dataDir,
     databaseUrl,
     logs: () => lines.join(''),
     async stop() {
+      running.delete(server);
       await app.stop();
       if (database) await database.drop();
       if (ownDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+  running.add(server);
+  return server;
 }
