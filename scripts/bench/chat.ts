@@ -4,7 +4,8 @@
  * (BENCH_RATE, default 50,100,200) from 20 senders; prints delivered messages/s, delivery latency
  * p50/p99 (20 probe sockets parse every frame), the server process's CPU and its memory
  * per socket, and how long its event loop was held (a fan-out's writes to every socket run
- * in one go: this is where delivery latency comes from once a node holds many sockets).
+ * in one go: this is where delivery latency comes from once a node holds many sockets), and
+ * how fast each step's sockets joined.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
@@ -61,7 +62,11 @@ async function main(): Promise<void> {
   console.log('sockets  rate in  delivered msg/s  latency p50 / p99 / max ms  server CPU  server RSS  per socket        (probe/sender process CPU)');
   let open = 0;
   for (const target of steps) {
+   // Join storm: the sink keeps 200 handshakes in flight, as after a node restart.
+   const joinStart = performance.now();
    await addSink(target - open);
+   const joinSeconds = (performance.now() - joinStart) / 1000;
+   console.log(`${target - open} sockets joined in ${joinSeconds.toFixed(2)} s (${Math.round((target - open) / joinSeconds)}/s, 200 handshakes in flight)`);
    open = target;
    for (const rate of rates) {
     await ask(load, { cmd: 'rate', rate });
