@@ -55,6 +55,8 @@ export class HttpServer {
   private listenSocket: uWS.us_listen_socket | null = null;
   private inflight = 0;
   private draining = false;
+  /** Drain is over: what the requests needed (database, bus) is being closed. */
+  private drained = false;
   private idleWaiters: Array<() => void> = [];
   private readonly streams = new Set<StreamSink>();
   private boundPort = 0;
@@ -70,6 +72,11 @@ export class HttpServer {
 
   get isDraining(): boolean {
     return this.draining;
+  }
+
+  /** Requests being answered now (a drain waits for these). */
+  get inflightRequests(): number {
+    return this.inflight;
   }
 
   listen(): Promise<number> {
@@ -94,14 +101,16 @@ export class HttpServer {
       this.listenSocket = null;
     }
     for (const s of [...this.streams]) s.end();
-    if (this.inflight === 0) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
-      this.idleWaiters.push(() => {
-        clearTimeout(timer);
-        resolve();
+    if (this.inflight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        this.idleWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
-    });
+    }
+    this.drained = true;
   }
 
   private onRequest(res: uWS.HttpResponse, req: uWS.HttpRequest): void {
@@ -161,6 +170,9 @@ export class HttpServer {
     };
 
     if (!method) return sendError(new AppError('METHOD_NOT_ALLOWED', `Method ${rawMethod} is not supported.`));
+    // A request on a connection opened before the drain, arriving after it: it would run
+    // against a closing database; another node (or this one restarted) answers the retry.
+    if (this.drained) return sendError(new AppError('SERVICE_UNAVAILABLE', 'The server is shutting down; retry shortly.', { headers: { 'Retry-After': '1' } }));
 
     const match = this.router.match(method, path);
     if (match.kind !== 'found') {

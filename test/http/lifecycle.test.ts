@@ -4,6 +4,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { api } from '../helpers/http.ts';
+import { until } from '../helpers/wait.ts';
+import { connect } from 'node:net';
+import { once } from 'node:events';
 
 describe('server lifecycle', () => {
   let server: TestServer;
@@ -71,11 +74,30 @@ describe('server lifecycle', () => {
     const inflight = Array.from({ length: 4 }, (_, i) =>
       call('POST', '/auth/register', { json: { username: `drain${i}`, email: `drain${i}@example.com`, password: 'orange juice daily' } }),
     );
-    await new Promise((r) => setTimeout(r, 20));
+    // In flight = arrived at the server (a fixed pause is not enough on a loaded machine).
+    await until('the 4 registrations to be in flight', () => (own.app.http.inflightRequests >= 4 ? true : undefined), 10_000, 5);
     const stopped = own.stop();
     const results = await Promise.all(inflight);
     expect(results.map((r) => r.status)).toEqual([201, 201, 201, 201]);
     await stopped;
     await expect(fetch(`${own.url}/healthz`)).rejects.toThrow();
+  });
+
+  it('answers 503 to a request that arrives after the drain on a connection opened before it', async () => {
+    const own = await startTestServer();
+    const socket = connect(Number(new URL(own.url).port), '127.0.0.1');
+    await once(socket, 'connect');
+    await own.app.drain();
+    const reply = new Promise<string>((resolve) => {
+      let text = '';
+      socket.on('data', (d) => (text += d));
+      socket.on('close', () => resolve(text));
+    });
+    socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    const text = await reply;
+    await own.stop();
+    expect(text).toMatch(/^HTTP\/1\.1 503 /);
+    expect(text).toMatch(/retry-after: 1/i);
+    expect(text).toContain('"code":"SERVICE_UNAVAILABLE"');
   });
 });
