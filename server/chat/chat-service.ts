@@ -174,11 +174,11 @@ export class ChatService {
     return next;
   }
 
-  async setModerator(streamId: string, streamerId: string, actor: ChatUser, targetId: string, moderator: boolean): Promise<void> {
-    const target = await this.lookupUser(targetId);
-    if (moderator) await this.o.repo.addModerator(streamerId, targetId);
-    else await this.o.repo.removeModerator(streamerId, targetId);
-    await this.o.repo.recordAction({ streamerId, streamId, actorId: actor.id, action: moderator ? 'add_moderator' : 'remove_moderator', targetUserId: targetId });
+  /** `target` is looked up by the caller (the HTTP route answers 404 for an unknown user). */
+  async setModerator(streamId: string, streamerId: string, actor: ChatUser, target: ChatUser, moderator: boolean): Promise<void> {
+    if (moderator) await this.o.repo.addModerator(streamerId, target.id);
+    else await this.o.repo.removeModerator(streamerId, target.id);
+    await this.o.repo.recordAction({ streamerId, streamId, actorId: actor.id, action: moderator ? 'add_moderator' : 'remove_moderator', targetUserId: target.id });
     const ids = (await this.o.repo.moderators(streamerId)).map((m) => m.id);
     await this.o.bus.publish('chat.event', streamId, { streamerId, event: { type: 'moderators', userIds: ids, changed: target } });
   }

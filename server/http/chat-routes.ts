@@ -72,9 +72,10 @@ export function registerChatRoutes(router: Router, d: ChatRouteDeps): void {
   });
   const setModerator = (on: boolean) => async (ctx: RequestContext) => {
     const { stream, user } = await context(ctx, 'owner');
-    const target = ctx.params.userId!;
-    if (!isUuid(target) || !(await d.repo.user(target))) throw new NotFoundError('USER_NOT_FOUND', 'No user has this id.');
-    if (target === stream.userId) throw new BadRequestError('VALIDATION_FAILED', 'The streamer moderates their own chat already.', { details: [{ path: 'userId', message: 'is the streamer' }] });
+    const targetId = ctx.params.userId!;
+    const target = isUuid(targetId) ? await d.repo.user(targetId) : undefined;
+    if (!target) throw new NotFoundError('USER_NOT_FOUND', 'No user has this id.');
+    if (target.id === stream.userId) throw new BadRequestError('VALIDATION_FAILED', 'The streamer moderates their own chat already.', { details: [{ path: 'userId', message: 'is the streamer' }] });
     await d.chat.setModerator(stream.id, stream.userId, user!, target, on);
     return { status: 204 };
   };
