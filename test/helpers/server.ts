@@ -10,7 +10,7 @@ import { createApp, type App } from '../../server/app.ts';
 import { loadConfig, type ConfigInput } from '../../server/config.ts';
 import { createTestDatabase, REDIS_URL, uniquePrefix, type TestDatabase } from './services.ts';
 import { freeUdpPortBase } from './ports.ts';
-import { running } from './server-logs.ts';
+import { started } from './server-logs.ts';
 
 export interface TestServerOptions {
   db?: 'pglite' | 'postgres';
@@ -74,12 +74,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     databaseUrl,
     logs: () => lines.join(''),
     async stop() {
-      running.delete(server);
       await app.stop();
       if (database) await database.drop();
       if (ownDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
-  running.add(server);
+  started.add(server);
   return server;
 }
