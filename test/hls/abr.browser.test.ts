@@ -5,31 +5,22 @@
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createStreamer } from '../helpers/http.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { publishFromBrowser, type BrowserPublisher } from '../helpers/browser-publisher.ts';
-import { launchChromium } from '../helpers/chromium.ts';
+import type { TestServer } from '../helpers/server.ts';
+import { startBroadcast, type Broadcast } from '../helpers/broadcast.ts';
 import { openHlsPlayer } from '../helpers/hls-player.ts';
 import { checkMedia, checkPlaylist, parsePlaylist } from './conformance.ts';
 
+let broadcast: Broadcast;
 let server: TestServer;
 let browser: Browser;
-let publisher: BrowserPublisher;
 let streamId: string;
 
 beforeAll(async () => {
-  server = await startTestServer({ config: { recording: { enabled: true, abr: true } } });
-  const created = await createStreamer(server.url, 'ladder', 'ABR');
-  streamId = created.streamId;
-  browser = await launchChromium({ unattended: true });
-  publisher = await publishFromBrowser(browser, server.url, created.streamKey, { width: 640, height: 360 });
+  broadcast = await startBroadcast({ config: { recording: { enabled: true, abr: true } }, username: 'ladder', title: 'ABR', publish: { width: 640, height: 360 } });
+  ({ server, browser, streamId } = broadcast);
 }, 60_000);
 
-afterAll(async () => {
-  await publisher?.stop();
-  await browser?.close();
-  await server?.stop();
-}, 30_000);
+afterAll(() => broadcast?.stop(), 30_000);
 
 it('lists the copied source and the rungs below it, each a conforming LL-HLS playlist that plays', async () => {
   const end = Date.now() + 25_000;

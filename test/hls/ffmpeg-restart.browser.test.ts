@@ -10,17 +10,15 @@ import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ffmpegMajorVersion } from '../../recorder/ffmpeg.ts';
 import type { StreamId } from '../../protocol/ids.ts';
-import { createStreamer } from '../helpers/http.ts';
 import { until } from '../helpers/wait.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { publishFromBrowser, type BrowserPublisher } from '../helpers/browser-publisher.ts';
-import { launchChromium } from '../helpers/chromium.ts';
+import type { TestServer } from '../helpers/server.ts';
+import { startBroadcast, type Broadcast } from '../helpers/broadcast.ts';
 import { openHlsPlayer } from '../helpers/hls-player.ts';
 import { checkMedia, checkPlaylist, parsePlaylist } from './conformance.ts';
 
+let broadcast: Broadcast;
 let server: TestServer;
 let browser: Browser;
-let publisher: BrowserPublisher;
 let streamId: string;
 
 /** Child processes of `pid` whose command is `name`, from /proc. */
@@ -63,18 +61,11 @@ function ffmpegs(): Array<[string, string]> {
 
 describe.each(ffmpegs())('with FFmpeg %s', (_label, ffmpegPath) => {
   beforeAll(async () => {
-    server = await startTestServer({ config: { recording: { enabled: true, ffmpegPath } } });
-    const created = await createStreamer(server.url, 'killer', 'FFmpeg dies');
-    streamId = created.streamId;
-    browser = await launchChromium({ unattended: true });
-    publisher = await publishFromBrowser(browser, server.url, created.streamKey);
+    broadcast = await startBroadcast({ config: { recording: { enabled: true, ffmpegPath } }, username: 'killer', title: 'FFmpeg dies' });
+    ({ server, browser, streamId } = broadcast);
   }, 60_000);
 
-  afterAll(async () => {
-    await publisher?.stop();
-    await browser?.close();
-    await server?.stop();
-  }, 30_000);
+  afterAll(() => broadcast?.stop(), 30_000);
 
   it('restarts a killed FFmpeg; the playlist continues after a discontinuity and the viewer keeps playing', async () => {
     await until('two segments', async () => ((await playlist()).segments.length >= 2 ? true : undefined));

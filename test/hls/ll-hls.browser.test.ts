@@ -9,15 +9,15 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStreamer } from '../helpers/http.ts';
 import { until } from '../helpers/wait.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { publishFromBrowser, type BrowserPublisher } from '../helpers/browser-publisher.ts';
-import { launchChromium } from '../helpers/chromium.ts';
+import type { TestServer } from '../helpers/server.ts';
+import { publishFromBrowser } from '../helpers/browser-publisher.ts';
+import { startBroadcast, type Broadcast } from '../helpers/broadcast.ts';
 import { openHlsPlayer } from '../helpers/hls-player.ts';
 import { checkMedia, checkPlaylist, parsePlaylist, type MediaPlaylist } from './conformance.ts';
 
+let broadcast: Broadcast;
 let server: TestServer;
 let browser: Browser;
-let publisher: BrowserPublisher;
 let streamId: string;
 let recordingId: string;
 
@@ -52,11 +52,8 @@ function rawGet(path: string): Promise<{ status: number; body: string }> {
 }
 
 beforeAll(async () => {
-  server = await startTestServer({ config: { recording: { enabled: true } } });
-  const created = await createStreamer(server.url, 'llhls', 'LL-HLS');
-  streamId = created.streamId;
-  browser = await launchChromium({ unattended: true });
-  publisher = await publishFromBrowser(browser, server.url, created.streamKey);
+  broadcast = await startBroadcast({ config: { recording: { enabled: true } }, username: 'llhls', title: 'LL-HLS' });
+  ({ server, browser, streamId } = broadcast);
   // Three complete segments in the playlist.
   const first = await until('three segments', async () => {
     const r = await loadLive();
@@ -65,11 +62,7 @@ beforeAll(async () => {
   recordingId = first.segments[0]!.uri.split('/')[0]!;
 }, 60_000);
 
-afterAll(async () => {
-  await publisher?.stop();
-  await browser?.close();
-  await server?.stop();
-}, 30_000);
+afterAll(() => broadcast?.stop(), 30_000);
 
 describe('a live stream over LL-HLS', () => {
   it('has a playlist that passes the conformance checker across reloads, with segments starting at keyframes', async () => {

@@ -9,14 +9,13 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { StreamId } from '../../protocol/ids.ts';
-import { createStreamer } from '../helpers/http.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { publishFromBrowser, type BrowserPublisher } from '../helpers/browser-publisher.ts';
-import { launchChromium, requireBuiltClient } from '../helpers/chromium.ts';
+import type { TestServer } from '../helpers/server.ts';
+import { requireBuiltClient } from '../helpers/chromium.ts';
+import { startBroadcast, type Broadcast } from '../helpers/broadcast.ts';
 
+let broadcast: Broadcast;
 let server: TestServer;
 let browser: Browser;
-let publisher: BrowserPublisher;
 let token: string;
 let streamId: string;
 const contexts: BrowserContext[] = [];
@@ -46,18 +45,13 @@ async function hlsAdvances(page: Page): Promise<void> {
 
 beforeAll(async () => {
   requireBuiltClient();
-  server = await startTestServer({ config: { recording: { enabled: true }, hls: { preferAboveViewers: 1 } } });
-  const created = await createStreamer(server.url, 'hlswatcher', 'Watch over HLS');
-  ({ token, streamId } = created);
-  browser = await launchChromium({ unattended: true });
-  publisher = await publishFromBrowser(browser, server.url, created.streamKey);
+  broadcast = await startBroadcast({ config: { recording: { enabled: true }, hls: { preferAboveViewers: 1 } }, username: 'hlswatcher', title: 'Watch over HLS' });
+  ({ server, browser, token, streamId } = broadcast);
 }, 60_000);
 
 afterAll(async () => {
   for (const c of contexts) await c.close().catch(() => {});
-  await publisher?.stop();
-  await browser?.close();
-  await server?.stop();
+  await broadcast?.stop();
 }, 30_000);
 
 it('plays WebRTC first, HLS by default above the viewer limit, seeks in the DVR window and goes back live', async () => {
