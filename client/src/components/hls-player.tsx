@@ -4,6 +4,7 @@ import { useMuteToggle } from '../lib/use-mute-toggle.ts';
 import type { HlsPlayer } from '../state/create-hls-player.ts';
 import { Button } from './button.tsx';
 import styles from './hls-player.module.css';
+import frame from './video-player.module.css';
 
 const MESSAGES: Partial<Record<string, string>> = {
   loading: 'Loading…',
@@ -28,10 +29,10 @@ export function HlsPlayerView({ player }: { player: HlsPlayer }) {
   const span = Math.max(0, t.end - t.start);
 
   return (
-    <div class={styles.player} data-testid="hls-player" data-state={state} data-live={player.live ? 'true' : 'false'}>
-      <video ref={video} class={styles.video} autoPlay playsInline muted={muted} data-testid="hls-video" aria-label={player.live ? 'Live video (HLS)' : 'Recorded video'} />
+    <div class={frame.player} data-testid="hls-player" data-state={state} data-live={player.live ? 'true' : 'false'}>
+      <video ref={video} class={frame.video} autoPlay playsInline muted={muted} data-testid="hls-video" aria-label={player.live ? 'Live video (HLS)' : 'Recorded video'} />
       {message ? (
-        <div class={styles.message} role="status" data-testid="hls-message">
+        <div class={`${frame.message} ${frame.onVideo}`} role="status" data-testid="hls-message">
           {message}
         </div>
       ) : null}
