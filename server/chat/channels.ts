@@ -7,6 +7,7 @@ import { WELCOME_HISTORY } from '../../protocol/chat-constants.ts';
 import type { ChatMessage, ChatSettings, ChatUser } from '../../protocol/signalling.ts';
 import type { ChatRepo, HistoryRow } from '../db/chat-repo.ts';
 import type { ChatStore } from './chat-store.ts';
+import { InFlight } from './in-flight.ts';
 
 export interface Channel {
   streamerId: string;
@@ -21,7 +22,7 @@ const CHANNEL_TTL_MS = 5 * 60_000;
 
 export class Channels {
   private readonly channels = new Map<string, Channel>();
-  private readonly loading = new Map<string, Promise<Channel>>();
+  private readonly loading = new InFlight<Channel>();
   private readonly recent = new Map<string, Promise<ChatMessage[]>>();
 
   constructor(
@@ -32,12 +33,7 @@ export class Channels {
   async get(streamerId: string): Promise<Channel> {
     const c = this.channels.get(streamerId);
     if (c && Date.now() - c.loadedAt < CHANNEL_TTL_MS) return c;
-    let p = this.loading.get(streamerId);
-    if (!p) {
-      p = this.load(streamerId).finally(() => this.loading.delete(streamerId));
-      this.loading.set(streamerId, p);
-    }
-    return p;
+    return this.loading.get(streamerId, () => this.load(streamerId));
   }
 
   /** The cached channel, if loaded (bus events only update channels someone here uses). */

@@ -16,9 +16,11 @@ import type { Metrics } from '../metrics.ts';
 import type { AccessTokens } from '../auth/tokens.ts';
 import type { ChatRepo } from '../db/chat-repo.ts';
 import type { StreamService } from '../streams/stream-service.ts';
+import type { StreamWithOwner } from '../db/streams-repo.ts';
 import type { MediaService } from '../media/media-service.ts';
 import type { Channels } from './channels.ts';
 import { ChatError, type ChatService, type Participant } from './chat-service.ts';
+import { InFlight } from './in-flight.ts';
 
 export interface ChatHubOptions {
   app: uWS.TemplatedApp;
@@ -66,7 +68,7 @@ export class ChatHub {
   /** Streams with sockets on this node, with how many. */
   private readonly local = new Map<string, number>();
   /** Stream lookups in flight: a join storm (a node restart, a raid) asks the database once per stream. */
-  private readonly streamLookups = new Map<string, ReturnType<StreamService['get']>>();
+  private readonly streamLookups = new InFlight<StreamWithOwner>();
   private timer: NodeJS.Timeout | undefined;
   private readonly batches = new Map<string, { events: ServerMessage[]; lastFlush: number; timer: NodeJS.Timeout | undefined }>();
   private readonly broadcastIntervalMs: number;
@@ -158,7 +160,7 @@ export class ChatHub {
     const bearer = protocols.find((p) => p.startsWith('bearer.'))?.slice('bearer.'.length);
     const selected = protocols.includes(CHAT_PROTOCOL) ? CHAT_PROTOCOL : (protocols.find((p) => !p.startsWith('bearer.')) ?? '');
     (async () => {
-      const stream = await this.lookupStream(streamId);
+      const stream = await this.streamLookups.get(streamId, () => this.o.streams.get(streamId));
       const participant = this.o.chat.newParticipant(stream.id, stream.userId);
       const data: SocketData = { participant, role: null, topic: `chat:${stream.id}`, queue: Promise.resolve(), queued: 0, framesThisSecond: 0, secondStartedAt: 0, closed: false };
       if (bearer) data.pendingAuth = await this.verify(bearer);
@@ -176,15 +178,6 @@ export class ChatHub {
         res.end(JSON.stringify({ error: { code: status === 404 ? 'STREAM_NOT_FOUND' : 'SERVICE_UNAVAILABLE', message: status === 404 ? 'No stream has this id.' : 'The chat is not available right now.' } }));
       });
     });
-  }
-
-  private lookupStream(streamId: string): ReturnType<StreamService['get']> {
-    let lookup = this.streamLookups.get(streamId);
-    if (!lookup) {
-      lookup = this.o.streams.get(streamId).finally(() => this.streamLookups.delete(streamId));
-      this.streamLookups.set(streamId, lookup);
-    }
-    return lookup;
   }
 
   private async verify(token: string): Promise<NonNullable<SocketData['pendingAuth']>> {
