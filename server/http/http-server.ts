@@ -149,12 +149,24 @@ export class HttpServer {
       }
       if (this.draining) closeConnection = true;
       const streaming = reply.stream && method !== 'HEAD';
+      // RFC 9110: 204 and 304 carry no body and (204) no Content-Length; HEAD announces the
+      // length GET would send. uWS's endWithoutBody(length) leaves the response open (and an
+      // explicit undefined writes a bogus length), so the length is written as a header and
+      // the response ended without one.
+      const bodiless = status === 204 || status === 304;
+      const announced = method === 'HEAD' && !bodiless && !reply.stream ? String(Buffer.byteLength(body)) : undefined;
       res.cork(() => {
         res.writeStatus(`${status} ${STATUS_CODES[status] ?? ''}`);
         for (const [k, v] of Object.entries(outHeaders)) res.writeHeader(k, v);
-        if (streaming) res.write('');
-        else if (method === 'HEAD' || status === 204 || status === 304) res.endWithoutBody(method === 'HEAD' ? Buffer.byteLength(body) : undefined, closeConnection);
-        else res.end(body, closeConnection);
+        if (streaming) {
+          res.write('');
+        } else if (bodiless || method === 'HEAD') {
+          if (announced !== undefined) res.writeHeader('Content-Length', announced);
+          if (closeConnection) res.writeHeader('Connection', 'close');
+          res.endWithoutBody();
+        } else {
+          res.end(body, closeConnection);
+        }
       });
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.o.metrics.httpRequests.inc({ method: method ?? 'OTHER', route: routeLabel, status: String(status) });
@@ -183,7 +195,9 @@ export class HttpServer {
       if ((method === 'GET' || method === 'HEAD') && !this.isApiPath(path)) {
         routeLabel = 'static';
         const file = this.o.staticFiles.lookup(path);
-        return send(200, { body: file.body, headers: { ...file.headers, ...(file.html ? { 'Content-Security-Policy': this.o.contentSecurityPolicy } : {}) } });
+        const fileHeaders = { ...file.headers, ...(file.html ? { 'Content-Security-Policy': this.o.contentSecurityPolicy } : {}) };
+        if (matchesEtag(headers['if-none-match'], file.headers.ETag)) return send(304, { headers: fileHeaders });
+        return send(200, { body: file.body, headers: fileHeaders });
       }
       if (match.kind === 'method-not-allowed') {
         return sendError(new AppError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}.`, { headers: { Allow: match.allowed.join(', ') } }));
@@ -400,4 +414,12 @@ export class HttpServer {
   private isApiPath(path: string): boolean {
     return this.o.apiPrefixes.some((p) => path === p || path.startsWith(p + '/'));
   }
+}
+
+/** If-None-Match (RFC 9110 13.1.2, weak comparison) against the representation's ETag. */
+function matchesEtag(ifNoneMatch: string | undefined, etag: string | undefined): boolean {
+  if (!ifNoneMatch || !etag) return false;
+  if (ifNoneMatch.trim() === '*') return true;
+  const bare = etag.replace(/^W\//, '');
+  return ifNoneMatch.split(',').some((t) => t.trim().replace(/^W\//, '') === bare);
 }
