@@ -5,32 +5,33 @@
  */
 import { z } from 'zod';
 import type { StreamId, UserId } from './ids.ts';
+import { multiLine, singleLine } from './text.ts';
 
 export const USERNAME = z
   .string()
   .min(3, 'must be at least 3 characters')
   .max(32, 'must be at most 32 characters')
   .regex(/^[A-Za-z0-9_]+$/, 'may contain only letters, digits and underscores');
-export const EMAIL = z.string().max(254, 'must be at most 254 characters').email('must be an email address');
+export const EMAIL = singleLine().max(254, 'must be at most 254 characters').email('must be an email address');
 // Length is checked again by the password policy, with a clearer message; this bound only
 // stops megabyte "passwords" from reaching the (deliberately slow) hash.
 export const PASSWORD = z.string().min(1, 'is required').max(256, 'must be at most 256 characters');
 
 export const RegisterBody = z.strictObject({ username: USERNAME, email: EMAIL, password: PASSWORD });
 export const LoginBody = z.strictObject({
-  login: z.string().min(1, 'is required').max(254, 'must be at most 254 characters'),
+  login: singleLine().min(1, 'is required').max(254, 'must be at most 254 characters'),
   password: PASSWORD,
 });
-export const RefreshBody = z.strictObject({ refreshToken: z.string().min(1).max(512) });
+export const RefreshBody = z.strictObject({ refreshToken: singleLine().min(1).max(512) });
 export const LogoutBody = RefreshBody;
 export const UpdateMeBody = z.strictObject({
-  displayName: z.string().trim().min(1).max(64).optional(),
-  bio: z.string().max(1000).optional(),
+  displayName: singleLine().trim().min(1).max(64).optional(),
+  bio: multiLine().max(1000).optional(),
   email: EMAIL.optional(),
 });
 
-export const STREAM_TITLE = z.string().trim().min(1, 'is required').max(140, 'must be at most 140 characters');
-export const STREAM_DESCRIPTION = z.string().max(5000, 'must be at most 5000 characters');
+export const STREAM_TITLE = singleLine().trim().min(1, 'is required').max(140, 'must be at most 140 characters');
+export const STREAM_DESCRIPTION = multiLine().max(5000, 'must be at most 5000 characters');
 export const CreateStreamBody = z.strictObject({ title: STREAM_TITLE, description: STREAM_DESCRIPTION.optional() });
 export const UpdateStreamBody = z.strictObject({
   title: STREAM_TITLE.optional(),
@@ -38,7 +39,7 @@ export const UpdateStreamBody = z.strictObject({
 });
 export const PageQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(200).optional(),
+  cursor: singleLine().max(200).optional(),
 });
 
 export type RegisterBody = z.infer<typeof RegisterBody>;

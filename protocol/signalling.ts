@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 
+import { singleLine } from './text.ts';
 import { CHAT_PROTOCOL, MAX_BANNED_WORD_LENGTH, MAX_BANNED_WORDS, MAX_MESSAGE_LENGTH, MAX_SLOW_MODE_SECONDS, REACTIONS, type Reaction } from './chat-constants.ts';
 
 export { CHAT_PROTOCOL, MAX_MESSAGE_LENGTH, REACTIONS, type Reaction };
@@ -15,12 +16,12 @@ const userId = z.string().uuid();
 
 export const ClientMessage = z.discriminatedUnion('type', [
   /** Authenticate (or refresh an expired token) without reconnecting. */
-  z.strictObject({ type: z.literal('auth'), token: z.string().min(1).max(4096) }),
+  z.strictObject({ type: z.literal('auth'), token: singleLine().min(1).max(4096) }),
   z.strictObject({ type: z.literal('send'), text, nonce: z.string().max(64).optional() }),
   z.strictObject({ type: z.literal('react'), emoji: z.string().max(16) }),
   z.strictObject({ type: z.literal('delete'), messageId: z.number().int().positive(), nonce: z.string().max(64).optional() }),
-  z.strictObject({ type: z.literal('timeout'), userId, seconds: z.number().int().min(1).max(14 * 24 * 3600), reason: z.string().max(200).optional(), nonce: z.string().max(64).optional() }),
-  z.strictObject({ type: z.literal('ban'), userId, reason: z.string().max(200).optional(), nonce: z.string().max(64).optional() }),
+  z.strictObject({ type: z.literal('timeout'), userId, seconds: z.number().int().min(1).max(14 * 24 * 3600), reason: singleLine().max(200).optional(), nonce: z.string().max(64).optional() }),
+  z.strictObject({ type: z.literal('ban'), userId, reason: singleLine().max(200).optional(), nonce: z.string().max(64).optional() }),
   z.strictObject({ type: z.literal('unban'), userId, nonce: z.string().max(64).optional() }),
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
@@ -55,7 +56,7 @@ export const ChatSettingsPatch = z.strictObject({
   slowModeSeconds: z.number().int().min(0).max(MAX_SLOW_MODE_SECONDS).optional(),
   subscribersOnly: z.boolean().optional(),
   followersOnly: z.boolean().optional(),
-  bannedWords: z.array(z.string().trim().min(1).max(MAX_BANNED_WORD_LENGTH)).max(MAX_BANNED_WORDS).optional(),
+  bannedWords: z.array(singleLine().trim().min(1).max(MAX_BANNED_WORD_LENGTH)).max(MAX_BANNED_WORDS).optional(),
 });
 export type ChatSettingsPatch = z.infer<typeof ChatSettingsPatch>;
 

@@ -127,7 +127,7 @@ export class ChatStore {
           (err) => {
             this.failures++;
             this.writeFailures.inc();
-            this.o.log.warn({ err: (err as Error).message, queued: this.queue.length, attempt: this.failures }, 'chat write failed; will retry');
+            this.o.log.warn({ err, queued: this.queue.length, attempt: this.failures }, 'chat write failed; will retry');
           },
         )
         .finally(() => {
@@ -153,7 +153,7 @@ export class ChatStore {
       .then((ids) => {
         this.ids.push(...ids);
       })
-      .catch((err) => this.o.log.warn({ err: (err as Error).message }, 'cannot reserve chat message ids'))
+      .catch((err) => this.o.log.warn({ err }, 'cannot reserve chat message ids'))
       .finally(() => {
         this.refilling = null;
       });

@@ -94,6 +94,32 @@ describe('request shape', () => {
   });
 });
 
+describe('control characters', () => {
+  it('refuses NUL and other control characters in text fields with 400 naming the field, and logs no query values', async () => {
+    const before = server.logs().length;
+    const cases: Array<[string, string, unknown, string]> = [
+      ['PATCH', '/users/me', { bio: 'about me\u0000' }, 'bio'],
+      ['PATCH', '/users/me', { displayName: 'Al\u0007ice' }, 'displayName'],
+      ['POST', '/streams', { title: 'my \u0000 stream' }, 'title'],
+      ['PATCH', `/streams/${alice.streamId}`, { description: 'line\u0000' }, 'description'],
+      ['PATCH', `/streams/${alice.streamId}/chat/settings`, { bannedWords: ['fine', 'ba\u0000d'] }, 'bannedWords.1'],
+      ['POST', '/auth/login', { login: 'ali\u0000ce', password: 'whatever words' }, 'login'],
+      ['POST', '/auth/register', { username: 'nul', email: 'n\u0000@example.com', password: 'fresh new words 1' }, 'email'],
+    ];
+    for (const [method, path, json, field] of cases) {
+      const res = await call(method, path, { token: alice.token, json });
+      expectError(res, 400, 'VALIDATION_FAILED');
+      expect(res.body.error.details.map((d: { path: string }) => d.path), `${method} ${path}`).toContain(field);
+    }
+    // Line breaks and tabs stay allowed where text has several lines.
+    const multi = await call('PATCH', '/users/me', { token: alice.token, json: { bio: 'first line\nsecond\tline' } });
+    expect(multi.status).toBe(200);
+    const logged = server.logs().slice(before);
+    expect(logged).not.toMatch(/"level":50/);
+    expect(logged).not.toContain('params:');
+  });
+});
+
 describe('accounts', () => {
   it('refuses weak passwords with WEAK_PASSWORD and says why', async () => {
     for (const password of ['short', '1234567890', 'aaaaaaaaaaaa', 'daveisthebest', 'xx-dave@home-xx']) {
