@@ -19,6 +19,7 @@ import { StreamKeys } from './streams/stream-keys.ts';
 import { StreamService } from './streams/stream-service.ts';
 import { HttpServer } from './http/http-server.ts';
 import { StaticFiles } from './http/static-files.ts';
+import { contentSecurityPolicy } from './http/security-policy.ts';
 import { registerHealthRoutes } from './http/health-routes.ts';
 import { registerAuthRoutes } from './http/auth-routes.ts';
 import { registerStreamRoutes } from './http/stream-routes.ts';
@@ -43,17 +44,6 @@ import { ABR_LADDER, RecordingService } from './recording/recording-service.ts';
 import { findFfmpeg } from '../recorder/ffmpeg.ts';
 
 
-const CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "media-src 'self' blob: mediastream:",
-  "connect-src 'self' ws: wss:",
-  "frame-ancestors 'none'",
-  "base-uri 'self'",
-  "form-action 'self'",
-].join('; ');
 
 export interface AppOptions {
   /** Where log lines go (tests capture them). Defaults to stdout. */
@@ -104,11 +94,12 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     bodyLimitBytes: config.http.bodyLimitBytes,
     corsOrigins: config.http.corsOrigins,
     trustProxy: config.http.trustProxy,
+    trustedProxies: config.http.trustedProxies,
     apiPrefixes: [...API_PATH_PREFIXES],
     log,
     metrics,
     staticFiles: new StaticFiles(config.http.clientDir),
-    contentSecurityPolicy: CSP,
+    contentSecurityPolicy: contentSecurityPolicy(config.http.publicUrl),
   });
   const publicUrl = () => config.http.publicUrl || `http://localhost:${http.port || config.http.port}`;
 
@@ -121,6 +112,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     loginMaxFailuresPerAccount: config.auth.loginMaxFailuresPerAccount,
     loginMaxFailuresPerIp: config.auth.loginMaxFailuresPerIp,
     loginWindowSeconds: config.auth.loginWindowSeconds,
+    refreshTokenSweepMs: config.auth.refreshTokenSweepSeconds * 1000,
     log: log.child({ component: 'auth' }),
   });
   const streamsRepo = new StreamsRepo(db.db);
@@ -217,6 +209,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     recording,
     publicUrl,
     async start() {
+      auth.start();
       await chatStore.start();
       await chatHub.start();
       try {
@@ -237,6 +230,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
       stopping ??= (async () => {
         hls.close();
         await http.drain(config.http.shutdownTimeoutMs);
+        auth.close();
         await chatHub.close();
         await chatStore.close();
         await media.close();

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { isAddressOrRange } from './http/client-address.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -18,6 +19,8 @@ const ConfigSchema = z.strictObject({
     bodyLimitBytes: z.number().int().min(1024).max(64 * 1024 * 1024),
     corsOrigins: z.array(z.string().min(1)).min(1),
     trustProxy: z.boolean(),
+    /** Further proxies (CDN, load balancer) in front of the one Glint sees, as addresses or CIDR ranges. */
+    trustedProxies: z.array(z.string().refine(isAddressOrRange, 'must be an IP address or a CIDR range')),
     shutdownTimeoutMs: z.number().int().min(0),
     clientDir: z.string().min(1),
   }),
@@ -39,6 +42,8 @@ const ConfigSchema = z.strictObject({
     loginMaxFailuresPerAccount: z.number().int().min(1),
     loginMaxFailuresPerIp: z.number().int().min(1),
     loginWindowSeconds: z.number().int().min(1),
+    /** How often used-up refresh tokens (expired, or revoked a week ago) are deleted. */
+    refreshTokenSweepSeconds: z.number().int().min(1),
   }),
   streams: z.strictObject({
     keyEncryptionKey: z.string(),
@@ -100,6 +105,7 @@ export const DEFAULTS: Config = {
     bodyLimitBytes: 128 * 1024,
     corsOrigins: ['*'],
     trustProxy: false,
+    trustedProxies: [],
     shutdownTimeoutMs: 10_000,
     clientDir: 'dist/client',
   },
@@ -114,6 +120,7 @@ export const DEFAULTS: Config = {
     loginMaxFailuresPerAccount: 5,
     loginMaxFailuresPerIp: 20,
     loginWindowSeconds: 900,
+    refreshTokenSweepSeconds: 3600,
   },
   streams: { keyEncryptionKey: '' },
   chat: {
@@ -162,6 +169,7 @@ export const ENV_VARS: ReadonlyArray<{ env: string; path: string; kind: EnvKind 
   { env: 'BODY_LIMIT_BYTES', path: 'http.bodyLimitBytes', kind: 'int' },
   { env: 'CORS_ORIGINS', path: 'http.corsOrigins', kind: 'list' },
   { env: 'TRUST_PROXY', path: 'http.trustProxy', kind: 'bool' },
+  { env: 'TRUSTED_PROXIES', path: 'http.trustedProxies', kind: 'list' },
   { env: 'SHUTDOWN_TIMEOUT_MS', path: 'http.shutdownTimeoutMs', kind: 'int' },
   { env: 'CLIENT_DIR', path: 'http.clientDir', kind: 'string' },
   { env: 'DATA_DIR', path: 'dataDir', kind: 'string' },
@@ -175,6 +183,7 @@ export const ENV_VARS: ReadonlyArray<{ env: string; path: string; kind: EnvKind 
   { env: 'LOGIN_MAX_FAILURES_PER_ACCOUNT', path: 'auth.loginMaxFailuresPerAccount', kind: 'int' },
   { env: 'LOGIN_MAX_FAILURES_PER_IP', path: 'auth.loginMaxFailuresPerIp', kind: 'int' },
   { env: 'LOGIN_WINDOW_SECONDS', path: 'auth.loginWindowSeconds', kind: 'int' },
+  { env: 'REFRESH_TOKEN_SWEEP_SECONDS', path: 'auth.refreshTokenSweepSeconds', kind: 'int' },
   { env: 'STREAM_KEY_ENCRYPTION_KEY', path: 'streams.keyEncryptionKey', kind: 'string' },
   { env: 'CHAT_BURST', path: 'chat.burst', kind: 'int' },
   { env: 'CHAT_MESSAGES_PER_SECOND', path: 'chat.messagesPerSecond', kind: 'float' },

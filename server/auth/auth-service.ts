@@ -21,6 +21,8 @@ export interface AuthServiceOptions {
   loginMaxFailuresPerAccount: number;
   loginMaxFailuresPerIp: number;
   loginWindowSeconds: number;
+  /** How often refresh tokens that can no longer be used are deleted. */
+  refreshTokenSweepMs: number;
   log: Logger;
 }
 
@@ -45,11 +47,29 @@ const BAD_LOGIN = 'Wrong login or password.';
 export class AuthService {
   private readonly byAccount: FailureLimiter;
   private readonly byIp: FailureLimiter;
+  private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: AuthServiceOptions) {
     const windowMs = o.loginWindowSeconds * 1000;
     this.byAccount = new FailureLimiter({ maxFailures: o.loginMaxFailuresPerAccount, windowMs });
     this.byIp = new FailureLimiter({ maxFailures: o.loginMaxFailuresPerIp, windowMs });
+  }
+
+  /** Deletes dead refresh tokens now and then every `refreshTokenSweepMs`. */
+  start(): void {
+    const sweep = () => {
+      this.o.refreshTokens.deleteExpired().then(
+        (n) => n > 0 && this.o.log.info({ deleted: n }, 'expired refresh tokens deleted'),
+        (err) => this.o.log.warn({ err }, 'cannot delete expired refresh tokens'),
+      );
+    };
+    sweep();
+    this.sweepTimer = setInterval(sweep, this.o.refreshTokenSweepMs);
+    this.sweepTimer.unref();
+  }
+
+  close(): void {
+    clearInterval(this.sweepTimer);
   }
 
   async register(body: RegisterBody): Promise<AuthResult> {

@@ -41,6 +41,8 @@ export class AccessTokens {
         issuer: ISSUER,
         audience: AUDIENCE,
         algorithms: ['HS256'],
+        // A token without an expiry would be valid forever: refused, whoever signed it.
+        requiredClaims: ['exp', 'sub'],
       });
       if (payload.typ !== 'access' || typeof payload.sub !== 'string' || typeof payload.name !== 'string') {
         throw new AuthError('TOKEN_INVALID', 'The access token is not valid.');

@@ -14,6 +14,8 @@ import { AppError, BadRequestError, issuesFromZod } from '../errors.ts';
 import type { ErrorBody } from '../../protocol/errors.ts';
 import { Router, type Method, type Reply, type RequestContext, type Route, type StreamSink } from './router.ts';
 import type { StaticFiles } from './static-files.ts';
+import { ClientAddress } from './client-address.ts';
+import { HSTS } from './security-policy.ts';
 
 export interface HttpServerOptions {
   host: string;
@@ -21,13 +23,15 @@ export interface HttpServerOptions {
   bodyLimitBytes: number;
   corsOrigins: string[];
   trustProxy: boolean;
+  /** Proxies besides the immediate peer whose X-Forwarded-For hops are skipped (CIDRs). */
+  trustedProxies: readonly string[];
   /** Paths under these prefixes are API: unknown ones get a JSON 404, never the SPA. */
   apiPrefixes: string[];
   log: Logger;
   metrics: Metrics;
   staticFiles: StaticFiles;
-  /** Extra security headers for HTML pages (CSP). */
-  contentSecurityPolicy: string;
+  /** The Content-Security-Policy of HTML pages, for the origin the browser used. */
+  contentSecurityPolicy: (requestOrigin: string | undefined) => string;
 }
 
 /** LIBUS_LISTEN_EXCLUSIVE_PORT (the enum is in the typings but not exported at run time). */
@@ -60,8 +64,10 @@ export class HttpServer {
   private idleWaiters: Array<() => void> = [];
   private readonly streams = new Set<StreamSink>();
   private boundPort = 0;
+  private readonly clientAddress: ClientAddress;
 
   constructor(private readonly o: HttpServerOptions) {
+    this.clientAddress = new ClientAddress(o.trustProxy, o.trustedProxies);
     this.app = uWS.App();
     this.app.any('/*', (res, req) => this.onRequest(res, req));
   }
@@ -124,6 +130,7 @@ export class HttpServer {
       headers[k] = k in headers ? `${headers[k]}, ${v}` : v;
     });
     const ip = this.clientIp(res, headers);
+    const origin = this.requestOrigin(headers);
     const incomingId = headers['x-request-id'];
     const requestId = incomingId && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
     const state: Pending = { aborted: false, done: false };
@@ -140,6 +147,7 @@ export class HttpServer {
     const send = (status: number, reply: Reply, closeConnection = false) => {
       if (state.aborted || state.done) return;
       const outHeaders: Record<string, string> = { ...SECURITY_HEADERS, 'X-Request-Id': requestId, ...this.corsHeaders(headers), ...(reply.headers ?? {}) };
+      if (origin?.startsWith('https:')) outHeaders['Strict-Transport-Security'] = HSTS;
       let body: string | Buffer = '';
       if (reply.json !== undefined) {
         body = JSON.stringify(reply.json);
@@ -195,7 +203,7 @@ export class HttpServer {
       if ((method === 'GET' || method === 'HEAD') && !this.isApiPath(path)) {
         routeLabel = 'static';
         const file = this.o.staticFiles.lookup(path);
-        const fileHeaders = { ...file.headers, ...(file.html ? { 'Content-Security-Policy': this.o.contentSecurityPolicy } : {}) };
+        const fileHeaders = { ...file.headers, ...(file.html ? { 'Content-Security-Policy': this.o.contentSecurityPolicy(origin) } : {}) };
         if (matchesEtag(headers['if-none-match'], file.headers.ETag)) return send(304, { headers: fileHeaders });
         return send(200, { body: file.body, headers: fileHeaders });
       }
@@ -211,7 +219,7 @@ export class HttpServer {
     if (bodyError) return sendError(bodyError);
 
     const run = (body: Buffer) => {
-      const ctx = this.context({ method, path, route, params: match.params, queryString, headers, ip, requestId, log, body });
+      const ctx = this.context({ method, path, route, params: match.params, queryString, headers, ip, origin, requestId, log, body });
       let result: Promise<Reply>;
       try {
         result = Promise.resolve(route.handler(ctx));
@@ -310,7 +318,7 @@ export class HttpServer {
 
   private context(c: {
     method: Method; path: string; route: Route; params: Record<string, string>; queryString: string;
-    headers: Record<string, string>; ip: string; requestId: string; log: Logger; body: Buffer;
+    headers: Record<string, string>; ip: string; origin: string | undefined; requestId: string; log: Logger; body: Buffer;
   }): RequestContext {
     const query = new URLSearchParams(c.queryString);
     return {
@@ -321,7 +329,7 @@ export class HttpServer {
       query,
       headers: c.headers,
       ip: c.ip,
-      origin: this.requestOrigin(c.headers),
+      origin: c.origin,
       requestId: c.requestId,
       log: c.log,
       body: c.body,
@@ -373,12 +381,9 @@ export class HttpServer {
     };
   }
 
-  private clientIp(res: uWS.HttpResponse, headers: Record<string, string>): string {
-    if (this.o.trustProxy) {
-      const forwarded = headers['x-forwarded-for']?.split(',')[0]?.trim();
-      if (forwarded) return forwarded;
-    }
-    return Buffer.from(res.getRemoteAddressAsText()).toString();
+  /** The client's address (X-Forwarded-For read as ClientAddress says). For the chat socket's upgrade too. */
+  clientIp(res: uWS.HttpResponse, headers: Readonly<Record<string, string | undefined>>): string {
+    return this.clientAddress.resolve(Buffer.from(res.getRemoteAddressAsText()).toString(), headers['x-forwarded-for']);
   }
 
   private requestOrigin(headers: Record<string, string>): string | undefined {

@@ -4,15 +4,19 @@
  * Run once per database backend.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eq } from 'drizzle-orm';
+import { refreshTokens } from '../../server/db/schema.ts';
+import { hashToken } from '../../server/auth/tokens.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { api } from '../helpers/http.ts';
+import { until } from '../helpers/wait.ts';
 
 export function describeAccountFlow(db: 'pglite' | 'postgres'): void {
   describe(`account and stream flow on ${db}`, () => {
     let server: TestServer;
     let call: ReturnType<typeof api>;
     beforeAll(async () => {
-      server = await startTestServer({ db });
+      server = await startTestServer({ db, config: { auth: { refreshTokenSweepSeconds: 1 } } });
       call = api(server.url);
     });
     afterAll(async () => {
@@ -139,6 +143,15 @@ export function describeAccountFlow(db: 'pglite' | 'postgres'): void {
       expect((await call('POST', '/auth/logout', { json: { refreshToken: login.body.refreshToken } })).status).toBe(204);
       const afterLogout = await call('POST', '/auth/refresh', { json: { refreshToken: login.body.refreshToken } });
       expect(afterLogout.body.error.code).toBe('REFRESH_TOKEN_INVALID');
+    });
+
+    it('deletes refresh tokens that can no longer be used, every sweep interval', async () => {
+      const reg = await call('POST', '/auth/register', { json: { username: 'sweeper', email: 'sweep@example.com', password: 'dusty attic broom' } });
+      const rows = server.app.db.db;
+      const live = hashToken(reg.body.refreshToken);
+      await rows.insert(refreshTokens).values({ userId: reg.body.user.id, familyId: crypto.randomUUID(), tokenHash: 'expired-token-hash', expiresAt: new Date(Date.now() - 1000) });
+      await until('the expired refresh token to be deleted', async () => ((await rows.select().from(refreshTokens).where(eq(refreshTokens.tokenHash, 'expired-token-hash'))).length === 0 ? true : undefined), 5_000);
+      expect(await rows.select().from(refreshTokens).where(eq(refreshTokens.tokenHash, live))).toHaveLength(1);
     });
 
     it('lets exactly one of two concurrent refreshes with the same token win', async () => {

@@ -184,6 +184,17 @@ describe('tokens', () => {
     expectError(await call('GET', '/users/me', { token: expired }), 401, 'TOKEN_EXPIRED');
   });
 
+  it('refuses a correctly signed token that has no expiry', async () => {
+    const forever = await new SignJWT({ typ: 'access', name: 'alice' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(alice.id)
+      .setIssuer('glint')
+      .setAudience('glint-api')
+      .setIssuedAt()
+      .sign(new TextEncoder().encode(secret()));
+    expectError(await call('GET', '/users/me', { token: forever }), 401, 'TOKEN_INVALID');
+  });
+
   it('refuses unknown and garbage refresh tokens', async () => {
     expectError(await call('POST', '/auth/refresh', { json: { refreshToken: 'glint_rt_nope' } }), 401, 'REFRESH_TOKEN_INVALID');
     expectError(await call('POST', '/auth/refresh', { json: { refreshToken: alice.token } }), 401, 'REFRESH_TOKEN_INVALID');
