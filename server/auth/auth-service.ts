@@ -10,14 +10,18 @@ import { AuthError, BadRequestError, NotFoundError, RateLimitError } from '../er
 import type { UsersRepo, UserRow } from '../db/users-repo.ts';
 import type { RefreshTokensRepo } from '../db/refresh-tokens-repo.ts';
 import { burnPasswordCheck, hashPassword, passwordWeakness, verifyPassword } from './passwords.ts';
-import { AccessTokens, hashToken, newRefreshToken, type AccessClaims } from './tokens.ts';
+import { AccessTokens, hashToken, newRefreshToken, successorToken, type AccessClaims } from './tokens.ts';
 import { FailureLimiter } from './rate-limit.ts';
 
 export interface AuthServiceOptions {
   users: UsersRepo;
   refreshTokens: RefreshTokensRepo;
   accessTokens: AccessTokens;
+  /** Key deriving a refresh token's successor (see successorToken). */
+  refreshTokenKey: Uint8Array;
   refreshTokenTtlSeconds: number;
+  /** Refreshes of one token within this window all get the same answer (several tabs at once). */
+  refreshReuseGraceSeconds: number;
   loginMaxFailuresPerAccount: number;
   loginMaxFailuresPerIp: number;
   loginWindowSeconds: number;
@@ -102,8 +106,13 @@ export class AuthService {
     return this.issue({ ...user, lastLoginAt: now }, randomUUID());
   }
 
+  /**
+   * Rotates a refresh token. Every refresh of the same token within the grace window (tabs
+   * refreshing together, a retried request) gets the same successor; presenting it later is
+   * reuse, and the whole login session is revoked.
+   */
   async refresh(refreshToken: string): Promise<AuthResult> {
-    const result = await this.o.refreshTokens.consume(hashToken(refreshToken));
+    const result = await this.o.refreshTokens.consume(hashToken(refreshToken), this.o.refreshReuseGraceSeconds * 1000);
     if (result.kind === 'reused') {
       await this.o.refreshTokens.revokeFamily(result.row.familyId);
       this.o.log.warn({ userId: result.row.userId, family: result.row.familyId }, 'refresh token reused; session revoked');
@@ -112,7 +121,7 @@ export class AuthService {
     if (result.kind === 'invalid') throw new AuthError('REFRESH_TOKEN_INVALID', 'The refresh token is not valid. Log in again.');
     const user = await this.o.users.findById(result.row.userId as UserId);
     if (!user) throw new AuthError('REFRESH_TOKEN_INVALID', 'The refresh token is not valid. Log in again.');
-    return this.issue(user, result.row.familyId);
+    return this.issue(user, result.row.familyId, successorToken(this.o.refreshTokenKey, refreshToken));
   }
 
   async logout(refreshToken: string): Promise<void> {
@@ -146,8 +155,7 @@ export class AuthService {
     return toProfile(user);
   }
 
-  private async issue(user: UserRow, familyId: string): Promise<AuthResult> {
-    const refreshToken = newRefreshToken();
+  private async issue(user: UserRow, familyId: string, refreshToken = newRefreshToken()): Promise<AuthResult> {
     await this.o.refreshTokens.insert({
       userId: user.id as UserId,
       familyId,

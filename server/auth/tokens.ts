@@ -2,7 +2,7 @@
  * Access tokens are short-lived JWTs (HS256, jose); refresh tokens are opaque random
  * strings stored only as SHA-256 hashes (see auth-service.ts for rotation).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import { AuthError } from '../errors.ts';
 import type { UserId } from '../../protocol/ids.ts';
@@ -60,6 +60,15 @@ export const REFRESH_TOKEN_PREFIX = 'glint_rt_';
 
 export function newRefreshToken(): string {
   return REFRESH_TOKEN_PREFIX + randomBytes(32).toString('base64url');
+}
+
+/**
+ * The token that replaces `token` on refresh: derived from it with a server key, so every
+ * refresh of one token (several tabs at once, on any node) is given the same successor
+ * without storing it, and nobody without the key can compute it.
+ */
+export function successorToken(key: Uint8Array, token: string): string {
+  return REFRESH_TOKEN_PREFIX + createHmac('sha256', key).update('glint refresh successor\0').update(token).digest('base64url');
 }
 
 export function hashToken(token: string): string {

@@ -7,21 +7,25 @@ export type RefreshTokenRow = typeof refreshTokens.$inferSelect;
 
 export type ConsumeResult =
   | { kind: 'ok'; row: RefreshTokenRow }
+  /** Used moments ago (within the grace window): the same refresh, from another tab or node. */
+  | { kind: 'again'; row: RefreshTokenRow }
   | { kind: 'reused'; row: RefreshTokenRow }
   | { kind: 'invalid' };
 
 export class RefreshTokensRepo {
   constructor(private readonly db: Db) {}
 
+  /** Adds a token; adding one that exists (a successor issued twice) changes nothing. */
   async insert(input: { userId: UserId; familyId: string; tokenHash: string; expiresAt: Date }): Promise<void> {
-    await this.db.insert(refreshTokens).values(input);
+    await this.db.insert(refreshTokens).values(input).onConflictDoNothing({ target: refreshTokens.tokenHash });
   }
 
   /**
    * Uses up a token atomically: of two concurrent refreshes with the same token exactly one
-   * wins. A token that was already used (and whose session is not revoked) is reuse.
+   * wins; the others, and any within `graceMs` of the first, are `again`. A token used
+   * earlier than that (and whose session is not revoked) is reuse.
    */
-  async consume(tokenHash: string, now = new Date()): Promise<ConsumeResult> {
+  async consume(tokenHash: string, graceMs: number, now = new Date()): Promise<ConsumeResult> {
     const [used] = await this.db
       .update(refreshTokens)
       .set({ usedAt: now })
@@ -36,8 +40,9 @@ export class RefreshTokensRepo {
       .returning();
     if (used) return { kind: 'ok', row: used };
     const [row] = await this.db.select().from(refreshTokens).where(eq(refreshTokens.tokenHash, tokenHash)).limit(1);
-    if (row && row.usedAt && !row.revokedAt) return { kind: 'reused', row };
-    return { kind: 'invalid' };
+    if (!row || !row.usedAt || row.revokedAt) return { kind: 'invalid' };
+    if (graceMs > 0 && now.getTime() - row.usedAt.getTime() <= graceMs && row.expiresAt > now) return { kind: 'again', row };
+    return { kind: 'reused', row };
   }
 
   async findByHash(tokenHash: string): Promise<RefreshTokenRow | undefined> {

@@ -49,17 +49,21 @@ export function describeRepos(backend: 'pglite' | 'postgres'): void {
       expect((await users.findById(u.id as UserId))?.lastLoginAt?.toISOString()).toBe('2026-01-02T03:04:05.000Z');
     });
 
-    it('consumes a refresh token exactly once and reports reuse', async () => {
+    it('consumes a refresh token exactly once, tells a repeat within the grace window from reuse', async () => {
       const u = await newUser('tok');
       const familyId = '11111111-1111-4111-8111-111111111111';
       await tokens.insert({ userId: u.id as UserId, familyId, tokenHash: 'h1', expiresAt: new Date(Date.now() + 60_000) });
-      const results = await Promise.all([tokens.consume('h1'), tokens.consume('h1')]);
-      expect(results.map((r) => r.kind).sort()).toEqual(['ok', 'reused']);
+      const results = await Promise.all([tokens.consume('h1', 10_000), tokens.consume('h1', 10_000), tokens.consume('h1', 0)]);
+      expect(results.map((r) => r.kind).sort()).toEqual(['again', 'ok', 'reused']);
+      expect((await tokens.consume('h1', 10_000, new Date(Date.now() + 11_000))).kind).toBe('reused');
+      // Issuing the same successor twice is harmless.
+      await tokens.insert({ userId: u.id as UserId, familyId, tokenHash: 'h2', expiresAt: new Date(Date.now() + 60_000) });
+      await tokens.insert({ userId: u.id as UserId, familyId, tokenHash: 'h2', expiresAt: new Date(Date.now() + 60_000) });
       await tokens.revokeFamily(familyId);
-      expect((await tokens.consume('h1')).kind).toBe('invalid');
+      expect((await tokens.consume('h1', 10_000)).kind).toBe('invalid');
       await tokens.insert({ userId: u.id as UserId, familyId, tokenHash: 'h-expired', expiresAt: new Date(Date.now() - 1000) });
-      expect((await tokens.consume('h-expired')).kind).toBe('invalid');
-      expect((await tokens.consume('never-issued')).kind).toBe('invalid');
+      expect((await tokens.consume('h-expired', 10_000)).kind).toBe('invalid');
+      expect((await tokens.consume('never-issued', 10_000)).kind).toBe('invalid');
       expect(await tokens.deleteExpired()).toBeGreaterThanOrEqual(1);
     });
 
