@@ -15,6 +15,8 @@ import { StreamsRepo } from './db/streams-repo.ts';
 import { createBus, type Bus } from './bus/index.ts';
 import { AccessTokens } from './auth/tokens.ts';
 import { AuthService } from './auth/auth-service.ts';
+import { LoginThrottle } from './auth/login-throttle.ts';
+import { createRateLimitStore, type RateLimitStore } from './rate-limit/rate-limit-store.ts';
 import { StreamKeys } from './streams/stream-keys.ts';
 import { StreamService } from './streams/stream-service.ts';
 import { HttpServer } from './http/http-server.ts';
@@ -80,9 +82,17 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   });
   const db = await createDatabase({ url: config.database.url, dataDir: config.dataDir });
   let bus: Bus;
+  let rateLimits: RateLimitStore;
   try {
     bus = await createBus({ url: config.redis.url, prefix: config.redis.keyPrefix, log });
   } catch (err) {
+    await db.close();
+    throw err;
+  }
+  try {
+    rateLimits = await createRateLimitStore({ url: config.redis.url, prefix: config.redis.keyPrefix, log });
+  } catch (err) {
+    await bus.close();
     await db.close();
     throw err;
   }
@@ -111,9 +121,16 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     refreshTokenKey: secrets.jwtKey,
     refreshTokenTtlSeconds: config.auth.refreshTokenTtlSeconds,
     refreshReuseGraceSeconds: config.auth.refreshReuseGraceSeconds,
-    loginMaxFailuresPerAccount: config.auth.loginMaxFailuresPerAccount,
-    loginMaxFailuresPerIp: config.auth.loginMaxFailuresPerIp,
-    loginWindowSeconds: config.auth.loginWindowSeconds,
+    throttle: new LoginThrottle({
+      store: rateLimits,
+      maxFailuresPerAccountAndIp: config.auth.loginMaxFailuresPerAccount,
+      maxFailuresPerIp: config.auth.loginMaxFailuresPerIp,
+      windowMs: config.auth.loginWindowSeconds * 1000,
+      accountBackoffAfter: config.auth.loginAccountBackoffAfter,
+      accountWindowMs: config.auth.loginAccountWindowSeconds * 1000,
+      registrationsPerIp: config.auth.registerMaxPerIp,
+      registrationWindowMs: config.auth.registerWindowSeconds * 1000,
+    }),
     refreshTokenSweepMs: config.auth.refreshTokenSweepSeconds * 1000,
     log: log.child({ component: 'auth' }),
   });
@@ -239,6 +256,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
         await recording.close();
         await workers.close();
         await bus.close();
+        await rateLimits.close();
         await db.close();
         log.info('stopped');
         log.flush();

@@ -1,17 +1,17 @@
 /**
- * Accounts and sessions: register, login (rate-limited per account and per address),
+ * Accounts and sessions: register, login (throttled, see login-throttle.ts),
  * refresh-token rotation with reuse detection, logout, and bearer-token authentication.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.ts';
 import type { Me, PublicProfile, AuthResult, RegisterBody, LoginBody, UpdateMeBody } from '../../protocol/api.ts';
 import type { UserId } from '../../protocol/ids.ts';
-import { AuthError, BadRequestError, NotFoundError, RateLimitError } from '../errors.ts';
+import { AuthError, BadRequestError, NotFoundError } from '../errors.ts';
 import type { UsersRepo, UserRow } from '../db/users-repo.ts';
 import type { RefreshTokensRepo } from '../db/refresh-tokens-repo.ts';
 import { burnPasswordCheck, hashPassword, passwordWeakness, verifyPassword } from './passwords.ts';
 import { AccessTokens, hashToken, newRefreshToken, successorToken, type AccessClaims } from './tokens.ts';
-import { FailureLimiter } from './rate-limit.ts';
+import type { LoginThrottle } from './login-throttle.ts';
 
 export interface AuthServiceOptions {
   users: UsersRepo;
@@ -22,9 +22,7 @@ export interface AuthServiceOptions {
   refreshTokenTtlSeconds: number;
   /** Refreshes of one token within this window all get the same answer (several tabs at once). */
   refreshReuseGraceSeconds: number;
-  loginMaxFailuresPerAccount: number;
-  loginMaxFailuresPerIp: number;
-  loginWindowSeconds: number;
+  throttle: LoginThrottle;
   /** How often refresh tokens that can no longer be used are deleted. */
   refreshTokenSweepMs: number;
   log: Logger;
@@ -49,15 +47,9 @@ export function toProfile(u: UserRow): PublicProfile {
 const BAD_LOGIN = 'Wrong login or password.';
 
 export class AuthService {
-  private readonly byAccount: FailureLimiter;
-  private readonly byIp: FailureLimiter;
   private sweepTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly o: AuthServiceOptions) {
-    const windowMs = o.loginWindowSeconds * 1000;
-    this.byAccount = new FailureLimiter({ maxFailures: o.loginMaxFailuresPerAccount, windowMs });
-    this.byIp = new FailureLimiter({ maxFailures: o.loginMaxFailuresPerIp, windowMs });
-  }
+  constructor(private readonly o: AuthServiceOptions) {}
 
   /** Deletes dead refresh tokens now and then every `refreshTokenSweepMs`. */
   start(): void {
@@ -76,7 +68,8 @@ export class AuthService {
     clearInterval(this.sweepTimer);
   }
 
-  async register(body: RegisterBody): Promise<AuthResult> {
+  async register(body: RegisterBody, ip: string): Promise<AuthResult> {
+    await this.o.throttle.registration(ip);
     const weakness = passwordWeakness(body.password, body.username, body.email);
     if (weakness) {
       throw new BadRequestError('WEAK_PASSWORD', `The password ${weakness}.`, { details: [{ path: 'password', message: weakness }] });
@@ -87,20 +80,16 @@ export class AuthService {
   }
 
   async login(body: LoginBody, ip: string): Promise<AuthResult> {
-    const accountKey = body.login.toLowerCase();
-    const wait = Math.max(this.byAccount.blockedFor(accountKey), this.byIp.blockedFor(ip));
-    if (wait > 0) {
-      throw new RateLimitError('TOO_MANY_ATTEMPTS', 'Too many failed logins. Try again later.', wait / 1000);
-    }
+    // The account first: its limits follow the account whichever way the login was spelt.
     const user = await this.o.users.findByLogin(body.login);
+    const attempt = await this.o.throttle.begin(user ? `u:${user.id}` : `n:${body.login.toLowerCase()}`, ip);
     const ok = user ? await verifyPassword(body.password, user.passwordHash) : (await burnPasswordCheck(body.password), false);
     if (!user || !ok) {
-      this.byAccount.recordFailure(accountKey);
-      this.byIp.recordFailure(ip);
+      await this.o.throttle.failed(attempt);
       this.o.log.info({ ip }, 'login failed');
       throw new AuthError('INVALID_CREDENTIALS', BAD_LOGIN);
     }
-    this.byAccount.reset(accountKey);
+    await this.o.throttle.succeeded(attempt);
     const now = new Date();
     await this.o.users.touchLogin(user.id as UserId, now);
     return this.issue({ ...user, lastLoginAt: now }, randomUUID());

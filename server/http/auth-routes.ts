@@ -6,7 +6,7 @@ import type { StreamService } from '../streams/stream-service.ts';
 import type { Router } from './router.ts';
 
 export function registerAuthRoutes(router: Router, auth: AuthService, streams: StreamService): void {
-  router.post('/auth/register', async (ctx) => ({ status: 201, json: await auth.register(ctx.json(RegisterBody)) }));
+  router.post('/auth/register', async (ctx) => ({ status: 201, json: await auth.register(ctx.json(RegisterBody), ctx.ip) }));
   router.post('/auth/login', async (ctx) => ({ json: await auth.login(ctx.json(LoginBody), ctx.ip) }));
   router.post('/auth/refresh', async (ctx) => ({ json: await auth.refresh(ctx.json(RefreshBody).refreshToken) }));
   router.post('/auth/logout', async (ctx) => {

@@ -33,3 +33,14 @@ describe('client address', () => {
     expect(isAddressOrRange('example.com')).toBe(false);
   });
 });
+
+describe('address key', () => {
+  it('is the IPv4 address, or the /64 of an IPv6 address', async () => {
+    const { addressKey } = await import('./client-address.ts');
+    expect(addressKey('198.51.100.7')).toBe('198.51.100.7');
+    expect(addressKey('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:0db8:0001:0002:ffff:0:0:9')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(addressKey('::1')).toBe('0:0:0:0::/64');
+  });
+});

@@ -63,3 +63,17 @@ export function isAddressOrRange(entry: string): boolean {
     return false;
   }
 }
+
+/**
+ * The key per-address limits count under: an IPv4 address, or the /64 an IPv6 address is
+ * in (one subscriber usually gets a whole /64, so counting single v6 addresses would let
+ * one client rotate through billions of them).
+ */
+export function addressKey(ip: string): string {
+  if (isIP(ip) !== 6) return ip;
+  const [head, tail = ''] = ip.toLowerCase().split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = ip.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}

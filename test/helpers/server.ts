@@ -58,6 +58,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       database: { url: databaseUrl },
       redis: { url: options.redis ? REDIS_URL : '', keyPrefix: uniquePrefix('srv'), ...options.config?.redis },
       log: { level: 'debug', ...options.config?.log },
+      // Every test client comes from 127.0.0.1: the sign-up limit per address is its own test's business.
+      auth: { registerMaxPerIp: 10_000, ...options.config?.auth },
       // One sfu-worker on loopback, on ports of its own (test files run in parallel).
       rtc: { workers: 1, bindAddress: '127.0.0.1', portBase: await freeUdpPortBase(), connectTimeoutSeconds: 10, ...options.config?.rtc },
       // Recording (a recorder process and FFmpeg per published stream) only where a test asks for it.
