@@ -8,6 +8,7 @@ import type { Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { loadSecrets } from './secrets.ts';
+import { prepareDataDir } from './data-dir.ts';
 import { createDatabase, type Database } from './db/index.ts';
 import { UsersRepo } from './db/users-repo.ts';
 import { RefreshTokensRepo } from './db/refresh-tokens-repo.ts';
@@ -74,6 +75,7 @@ export interface App {
 
 export async function createApp(config: Readonly<Config>, options: AppOptions = {}): Promise<App> {
   const log = createLogger({ level: config.log.level, destination: options.logDestination });
+  prepareDataDir(config.dataDir, log);
   const metrics = createMetrics();
   const secrets = loadSecrets({
     dataDir: config.dataDir,

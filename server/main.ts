@@ -3,8 +3,11 @@
  */
 import { loadConfig, ConfigError } from './config.ts';
 import { createApp } from './app.ts';
+import { PRIVATE_UMASK } from './data-dir.ts';
 
 async function main(): Promise<void> {
+  // What Glint writes (database, secrets, media, logs of its children) is its user's alone.
+  process.umask(PRIVATE_UMASK);
   let config;
   try {
     config = loadConfig();

@@ -4,7 +4,7 @@
  * cleanly on SIGTERM.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +46,22 @@ it('npm start builds the client and serves it on PGlite with no services, then d
     expect(existsSync(join(dir, 'data', 'pglite'))).toBe(true);
     expect(existsSync(join(dir, 'data', 'secrets.json'))).toBe(true);
     expect(output).toContain('"database":"pglite","bus":"local"');
+    // The data folder is private: 0700, and nothing below it open to group or others.
+    expect((statSync(join(dir, 'data')).mode & 0o777).toString(8)).toBe('700');
+    const open: string[] = [];
+    let files = 0;
+    const walk = (d: string) => {
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        const p = join(d, e.name);
+        files++;
+        if (statSync(p).mode & 0o077) open.push(`${p} ${(statSync(p).mode & 0o777).toString(8)}`);
+        if (e.isDirectory()) walk(p);
+      }
+    };
+    walk(join(dir, 'data'));
+    expect(files).toBeGreaterThan(500);
+    expect(existsSync(join(dir, 'data', 'media'))).toBe(true);
+    expect(open.slice(0, 5), `${open.length} of ${files} entries open to group or others`).toEqual([]);
     child.kill('SIGTERM');
     expect(await exited, output).toBe(0);
     expect(output).toContain('"msg":"stopped"');

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import * as schema from './schema.ts';
+import { makePrivate } from '../data-dir.ts';
 
 export { schema };
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -82,6 +83,7 @@ async function createPglite(dataDir: string): Promise<Database> {
   }
   const client = new PGlite(target);
   await client.waitReady;
+  if (target !== 'memory://') makePrivate(target);
   const db = drizzle(client, { schema });
   await migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
   let closed = false;
