@@ -200,7 +200,10 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
       reactionsPerSecond: config.chat.reactionsPerSecond, duplicateWindowSeconds: config.chat.duplicateWindowSeconds,
     },
   });
-  const chatHub = new ChatHub({ app: http.app, bus, chat, channels, repo: chatRepo, streams, media, tokens: accessTokens, metrics, log: log.child({ component: 'chat' }) });
+  const chatHub = new ChatHub({
+    app: http.app, bus, chat, channels, repo: chatRepo, streams, media, tokens: accessTokens, metrics, log: log.child({ component: 'chat' }),
+    maxSocketsPerIp: config.chat.maxSocketsPerIp, clientIp: (res, headers) => http.clientIp(res, headers),
+  });
 
   registerHealthRoutes(http.router, {
     metrics,
@@ -213,7 +216,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   registerStreamRoutes(http.router, auth, streams, media);
   registerChatRoutes(http.router, { auth, streams, repo: chatRepo, chat, channels });
   registerWhipRoutes(http.router, media, config.rtc.iceServers);
-  registerWhepRoutes(http.router, media, streams, config.rtc.iceServers);
+  registerWhepRoutes(http.router, media, streams, { iceServers: config.rtc.iceServers, maxEventStreamsPerIp: config.http.maxEventStreamsPerIp });
   registerHlsRoutes(http.router, { hls, recording, media, streams, preferAboveViewers: config.hls.preferAboveViewers });
 
   let stopping: Promise<void> | undefined;

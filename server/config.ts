@@ -22,6 +22,8 @@ const ConfigSchema = z.strictObject({
     /** Further proxies (CDN, load balancer) in front of the one Glint sees, as addresses or CIDR ranges. */
     trustedProxies: z.array(z.string().refine(isAddressOrRange, 'must be an IP address or a CIDR range')),
     shutdownTimeoutMs: z.number().int().min(0),
+    /** Server-sent event streams one client address may hold open on a node. */
+    maxEventStreamsPerIp: z.number().int().min(1),
     clientDir: z.string().min(1),
   }),
   dataDir: z.string().min(1),
@@ -60,6 +62,7 @@ const ConfigSchema = z.strictObject({
     reactionsPerSecond: z.number().positive(),
     duplicateWindowSeconds: z.number().int().min(0),
     writeQueueMax: z.number().int().min(100),
+    maxSocketsPerIp: z.number().int().min(1),
   }),
   rtc: z.strictObject({
     /** sfu-worker processes; 0 = one per CPU core. */
@@ -112,6 +115,7 @@ export const DEFAULTS: Config = {
     trustProxy: false,
     trustedProxies: [],
     shutdownTimeoutMs: 10_000,
+    maxEventStreamsPerIp: 100,
     clientDir: 'dist/client',
   },
   dataDir: './data',
@@ -140,6 +144,7 @@ export const DEFAULTS: Config = {
     reactionsPerSecond: 4,
     duplicateWindowSeconds: 30,
     writeQueueMax: 20_000,
+    maxSocketsPerIp: 100,
   },
   rtc: {
     workers: 0,
@@ -181,6 +186,7 @@ export const ENV_VARS: ReadonlyArray<{ env: string; path: string; kind: EnvKind 
   { env: 'TRUST_PROXY', path: 'http.trustProxy', kind: 'bool' },
   { env: 'TRUSTED_PROXIES', path: 'http.trustedProxies', kind: 'list' },
   { env: 'SHUTDOWN_TIMEOUT_MS', path: 'http.shutdownTimeoutMs', kind: 'int' },
+  { env: 'SSE_MAX_STREAMS_PER_IP', path: 'http.maxEventStreamsPerIp', kind: 'int' },
   { env: 'CLIENT_DIR', path: 'http.clientDir', kind: 'string' },
   { env: 'DATA_DIR', path: 'dataDir', kind: 'string' },
   { env: 'DATABASE_URL', path: 'database.url', kind: 'string' },
@@ -206,6 +212,7 @@ export const ENV_VARS: ReadonlyArray<{ env: string; path: string; kind: EnvKind 
   { env: 'CHAT_REACTIONS_PER_SECOND', path: 'chat.reactionsPerSecond', kind: 'float' },
   { env: 'CHAT_DUPLICATE_WINDOW_SECONDS', path: 'chat.duplicateWindowSeconds', kind: 'int' },
   { env: 'CHAT_WRITE_QUEUE_MAX', path: 'chat.writeQueueMax', kind: 'int' },
+  { env: 'CHAT_MAX_SOCKETS_PER_IP', path: 'chat.maxSocketsPerIp', kind: 'int' },
   { env: 'RTC_WORKERS', path: 'rtc.workers', kind: 'int' },
   { env: 'RTC_BIND_ADDRESS', path: 'rtc.bindAddress', kind: 'string' },
   { env: 'RTC_ANNOUNCED_ADDRESS', path: 'rtc.announcedAddress', kind: 'string' },

@@ -24,7 +24,8 @@ async function main(): Promise<void> {
   // PostgreSQL keeps the database out of the server's memory figures (PGlite lives in-process).
   const server = await startTestServer({
     db: process.env.BENCH_PGLITE ? 'pglite' : 'postgres',
-    config: { log: { level: 'warn' }, rtc: { workers: 1 }, chat: { burst: 200, messagesPerSecond: 100, duplicateWindowSeconds: 0 } },
+    // Every load socket comes from this machine: the per-address socket cap would stop them at 100.
+    config: { log: { level: 'warn' }, rtc: { workers: 1 }, chat: { burst: 200, messagesPerSecond: 100, duplicateWindowSeconds: 0, maxSocketsPerIp: 1_000_000 } },
   });
   const api = async (path: string, body: unknown, token?: string) =>
     (await fetch(server.url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) })).json();

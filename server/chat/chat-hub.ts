@@ -21,6 +21,7 @@ import type { MediaService } from '../media/media-service.ts';
 import type { Channels } from './channels.ts';
 import { ChatError, type ChatService, type Participant } from './chat-service.ts';
 import { InFlight } from './in-flight.ts';
+import { AddressSlots } from '../http/address-slots.ts';
 
 export interface ChatHubOptions {
   app: uWS.TemplatedApp;
@@ -35,6 +36,10 @@ export interface ChatHubOptions {
   log: Logger;
   /** Largest frame accepted; bigger ones close the socket (1009). */
   maxFrameBytes?: number;
+  /** Chat sockets one client address may have open on this node. */
+  maxSocketsPerIp: number;
+  /** The client's address (X-Forwarded-For as the HTTP edge reads it). */
+  clientIp: (res: uWS.HttpResponse, headers: Record<string, string>) => string;
   /** Least time between two broadcast frames of one stream (events in between are batched). */
   broadcastIntervalMs?: number;
 }
@@ -51,11 +56,19 @@ interface SocketData {
   closed: boolean;
   /** Identity from the Sec-WebSocket-Protocol bearer, verified at upgrade. */
   pendingAuth?: { error?: ChatError; userId?: string; username?: string; expiresAt?: number };
+  /** Gives back the socket's place in its address's quota. */
+  releaseSlot: () => void;
 }
 
 type ChatSocket = uWS.WebSocket<SocketData>;
 
 const MAX_QUEUED_FRAMES = 32;
+/**
+ * uWS drops a connection whose frame exceeds its limit without a close frame (1006). It is
+ * set above ours, so a frame over `maxFrameBytes` gets the documented 1009; only frames
+ * over this size (never sent by a client of ours) are cut off by uWS.
+ */
+const TRANSPORT_FRAME_LIMIT = 64 * 1024;
 const MAX_FRAMES_PER_SECOND = 60;
 const PRESENCE_EVERY_MS = 2_000;
 const PRESENCE_STALE_MS = 6_500;
@@ -72,11 +85,15 @@ export class ChatHub {
   private timer: NodeJS.Timeout | undefined;
   private readonly batches = new Map<string, { events: ServerMessage[]; lastFlush: number; timer: NodeJS.Timeout | undefined }>();
   private readonly broadcastIntervalMs: number;
+  private readonly maxFrameBytes: number;
+  private readonly slots: AddressSlots;
   private readonly frames: Counter<'result'>;
   private readonly sockets: Gauge;
 
   constructor(private readonly o: ChatHubOptions) {
     this.broadcastIntervalMs = o.broadcastIntervalMs ?? 50;
+    this.maxFrameBytes = o.maxFrameBytes ?? 16 * 1024;
+    this.slots = new AddressSlots(o.maxSocketsPerIp);
     const registers = [o.metrics.registry];
     this.frames = new Counter({ name: 'glint_chat_frames_total', help: 'Chat frames received, by result.', labelNames: ['result'], registers });
     const local = this.local;
@@ -98,7 +115,7 @@ export class ChatHub {
       // No permessage-deflate: uWS compresses per socket, which costs more CPU than the
       // bytes it saves on a busy stream (measured with bench:chat: p99 63 -> 205 ms at 2k sockets).
       compression: uWS.DISABLED,
-      maxPayloadLength: o.maxFrameBytes ?? 16 * 1024,
+      maxPayloadLength: Math.max(TRANSPORT_FRAME_LIMIT, this.maxFrameBytes + 1),
       maxBackpressure: 256 * 1024,
       closeOnBackpressureLimit: 0,
       idleTimeout: 120,
@@ -159,16 +176,28 @@ export class ChatHub {
     });
     const bearer = protocols.find((p) => p.startsWith('bearer.'))?.slice('bearer.'.length);
     const selected = protocols.includes(CHAT_PROTOCOL) ? CHAT_PROTOCOL : (protocols.find((p) => !p.startsWith('bearer.')) ?? '');
+    const releaseSlot = this.slots.acquire(this.o.clientIp(res, { 'x-forwarded-for': req.getHeader('x-forwarded-for') }));
+    if (!releaseSlot) {
+      this.frames.inc({ result: 'address_full' });
+      res.cork(() => {
+        res.writeStatus('429 Too Many Requests');
+        res.writeHeader('Content-Type', 'application/json');
+        res.writeHeader('Retry-After', '10');
+        res.end(JSON.stringify({ error: { code: 'RATE_LIMITED', message: `Your address already has ${this.slots.max} chat connections open; close some first.` } }));
+      });
+      return;
+    }
     (async () => {
       const stream = await this.streamLookups.get(streamId, () => this.o.streams.get(streamId));
       const participant = this.o.chat.newParticipant(stream.id, stream.userId);
-      const data: SocketData = { participant, role: null, topic: `chat:${stream.id}`, queue: Promise.resolve(), queued: 0, framesThisSecond: 0, secondStartedAt: 0, closed: false };
+      const data: SocketData = { participant, role: null, topic: `chat:${stream.id}`, queue: Promise.resolve(), queued: 0, framesThisSecond: 0, secondStartedAt: 0, closed: false, releaseSlot };
       if (bearer) data.pendingAuth = await this.verify(bearer);
       // Loaded before open() so the welcome can be sent at once.
       await Promise.all([this.o.channels.get(stream.userId), this.o.channels.history(stream.id)]);
-      if (aborted) return;
+      if (aborted) return releaseSlot();
       res.cork(() => res.upgrade(data, key, selected, extensions, context));
     })().catch((err) => {
+      releaseSlot();
       if (aborted) return;
       const status = err instanceof Error && 'status' in err ? Number((err as { status: number }).status) : 500;
       if (status >= 500) this.o.log.error({ err }, 'chat upgrade failed');
@@ -238,6 +267,11 @@ export class ChatHub {
 
   private message(ws: ChatSocket, data: ArrayBuffer, isBinary: boolean): void {
     const d = ws.getUserData();
+    if (data.byteLength > this.maxFrameBytes) {
+      this.frames.inc({ result: 'too_large' });
+      ws.end(1009, `frames are at most ${this.maxFrameBytes} bytes`);
+      return;
+    }
     const now = Date.now();
     if (now - d.secondStartedAt >= 1000) {
       d.secondStartedAt = now;
@@ -331,6 +365,7 @@ export class ChatHub {
   private onClose(ws: ChatSocket): void {
     const d = ws.getUserData();
     d.closed = true;
+    d.releaseSlot();
     const streamId = d.participant.streamId;
     const left = (this.local.get(streamId) ?? 1) - 1;
     if (left > 0) this.local.set(streamId, left);

@@ -145,7 +145,12 @@ export class HttpServer {
     const method = METHODS.has(rawMethod as Method) ? (rawMethod as Method) : null;
     let routeLabel = 'unmatched';
     const send = (status: number, reply: Reply, closeConnection = false) => {
-      if (state.aborted || state.done) return;
+      if (state.aborted || state.done) {
+        // The client left before the answer: a stream is started on a closed sink, so what
+        // its handler took (a slot, a subscription) is given back by its onClose.
+        if (reply.stream) this.openStream(res, state, reply.stream);
+        return;
+      }
       const outHeaders: Record<string, string> = { ...SECURITY_HEADERS, 'X-Request-Id': requestId, ...this.corsHeaders(headers), ...(reply.headers ?? {}) };
       if (origin?.startsWith('https:')) outHeaders['Strict-Transport-Security'] = HSTS;
       let body: string | Buffer = '';
@@ -277,15 +282,19 @@ export class HttpServer {
         else closers.push(cb);
       },
     };
-    this.streams.add(sink);
     // uWS reports the client going away through onAborted, which was set at the start.
+    if (state.aborted) {
+      close();
+      start(sink);
+      return;
+    }
+    this.streams.add(sink);
     const prior = state.onAbort;
     state.onAbort = () => {
       prior?.();
       close();
     };
-    if (state.aborted) close();
-    else start(sink);
+    start(sink);
   }
 
   private finish(state: Pending): void {

@@ -9,11 +9,26 @@ import type { MediaService } from '../media/media-service.ts';
 import type { StreamEvent } from '../media/stream-events.ts';
 import { iceServerLinks, optionsReply, registerSessionRoutes, sdpAnswerReply, sdpBody, type IceServer } from '../media/session-http.ts';
 import type { StreamService } from '../streams/stream-service.ts';
+import { AddressSlots } from '../http/address-slots.ts';
+import { RateLimitError } from '../errors.ts';
 
 const SSE_EVENTS = ['active', 'inactive', 'viewercount'];
 const KEEPALIVE_MS = 15_000;
 
-export function registerWhepRoutes(router: Router, media: MediaService, streams: StreamService, iceServers: IceServer[]): void {
+export interface WhepRoutesOptions {
+  iceServers: IceServer[];
+  /** Event streams (both kinds) one client address may have open on this node. */
+  maxEventStreamsPerIp: number;
+}
+
+export function registerWhepRoutes(router: Router, media: MediaService, streams: StreamService, o: WhepRoutesOptions): void {
+  const { iceServers } = o;
+  const slots = new AddressSlots(o.maxEventStreamsPerIp);
+  const slotFor = (ip: string) => {
+    const release = slots.acquire(ip);
+    if (!release) throw new RateLimitError('RATE_LIMITED', `Your address already has ${slots.max} event streams open; close some first.`, 10);
+    return release;
+  };
   router.add('OPTIONS', '/whep/:streamId', () => optionsReply('POST, HEAD, OPTIONS'));
   router.add('HEAD', '/whep/:streamId', async (ctx) => {
     await streams.get(ctx.params.streamId!);
@@ -39,19 +54,20 @@ export function registerWhepRoutes(router: Router, media: MediaService, streams:
   });
   router.get('/whep/sessions/:id/events', (ctx) => {
     const session = media.session(ctx.params.id!, 'whep');
-    return eventStream(media, session.streamId, (e) => SSE_EVENTS.includes(e.type), () => !media.hasSession(session.id));
+    return eventStream(media, session.streamId, slotFor(ctx.ip), (e) => SSE_EVENTS.includes(e.type), () => !media.hasSession(session.id));
   });
 
   // The same events for a stream page that has no session yet (offline -> live).
   router.get('/streams/:id/events', async (ctx) => {
     const stream = await streams.get(ctx.params.id!);
-    return eventStream(media, stream.id as StreamId, () => true, () => false, stream.status);
+    return eventStream(media, stream.id as StreamId, slotFor(ctx.ip), () => true, () => false, stream.status);
   });
 }
 
 function eventStream(
   media: MediaService,
   streamId: StreamId,
+  releaseSlot: () => void,
   wanted: (e: StreamEvent) => boolean,
   ended: () => boolean,
   status?: 'live' | 'offline',
@@ -79,6 +95,7 @@ function eventStream(
       sink.onClose(() => {
         unsubscribe();
         clearInterval(keepalive);
+        releaseSlot();
       });
     },
   };
