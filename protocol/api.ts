@@ -76,7 +76,32 @@ export interface AuthResult {
   refreshToken: string;
 }
 
-export type StreamStatus = 'offline' | 'live';
+/**
+ * live: being published · reconnecting: the publisher's connection failed and it has a grace
+ * period (RTC_RECONNECT_GRACE_SECONDS) to come back; viewers may join and wait ·
+ * offline: not published (a publisher that stops cleanly ends the broadcast at once).
+ */
+export type StreamStatus = 'offline' | 'live' | 'reconnecting';
+
+/** A stream status in which viewers are let in (WHEP answers, players wait for media). */
+export function isOnAir(status: StreamStatus | null | undefined): boolean {
+  return status === 'live' || status === 'reconnecting';
+}
+
+/**
+ * Server-sent events about a stream (`GET /streams/:id/events`; a WHEP session's event
+ * stream carries `active`, `inactive` and `viewercount`).
+ */
+export type StreamEvent =
+  | { type: 'live' }
+  | { type: 'reconnecting' }
+  | { type: 'offline' }
+  | { type: 'active' }
+  | { type: 'inactive' }
+  | { type: 'viewercount'; viewercount: number }
+  | { type: 'error'; message: string };
+
+export const STREAM_EVENT_TYPES = ['live', 'reconnecting', 'offline', 'active', 'inactive', 'viewercount', 'error'] as const satisfies ReadonlyArray<StreamEvent['type']>;
 
 /** A stream as anyone may see it. Never carries the stream key. */
 export interface StreamView {

@@ -4,13 +4,25 @@
  * Payloads must be JSON values: they cross process boundaries.
  */
 import type { StreamId } from './ids.ts';
+import type { StreamStatus } from './api.ts';
 import type { ServerMessage } from './signalling.ts';
 
 export interface StreamStatusEvent {
   streamId: StreamId;
-  status: 'live' | 'offline';
+  status: StreamStatus;
   at: string;
   /** Node that observed the change (it already told its own listeners). */
+  origin: string;
+}
+
+/** Why a broadcast is ended from outside its publisher. */
+export type StreamEndReason = 'stopped' | 'key-rotated' | 'deleted';
+
+/** End this broadcast (and for `deleted`, make its media unreachable) wherever it runs. */
+export interface StreamEndCommand {
+  streamId: StreamId;
+  reason: StreamEndReason;
+  /** Node that issued it (it already acted on it). */
   origin: string;
 }
 
@@ -33,8 +45,10 @@ export interface BusTopics {
   'chat.event': ChatBusEvent;
   /** Audience counts per node. Key: stream id. */
   'chat.presence': PresenceReport;
-  /** A stream went live or offline. Key: stream id. */
+  /** A stream went live, reconnecting or offline. Key: stream id. */
   'stream.status': StreamStatusEvent;
+  /** The owner stopped, deleted or re-keyed a stream: every node ends its media. Key: stream id. */
+  'stream.end': StreamEndCommand;
   /** Free-form messages for tests and diagnostics. Key: anything. */
   'debug.echo': { n: number; text: string; from: string };
 }

@@ -33,7 +33,7 @@ export const ERRORS = {
   UPGRADE_REQUIRED: { status: 426, description: 'The path is a WebSocket endpoint; connect with a WebSocket client.' },
 
   // Media sessions (WHIP / WHEP)
-  STREAM_KEY_INVALID: { status: 401, description: 'WHIP needs `Authorization: Bearer <stream key>` with the current key of a stream.' },
+  STREAM_KEY_INVALID: { status: 401, description: 'WHIP needs `Authorization: Bearer <stream key>`: the current key of a stream to publish, the key a session was opened with on its session URL.' },
   SDP_MALFORMED: { status: 400, description: 'The SDP offer cannot be parsed; the message says which line or attribute.' },
   SDP_UNSUPPORTED: { status: 422, description: 'The offer is valid SDP but asks for something Glint does not do (codec, direction, simulcast, unbundled media); the message says what.' },
   STREAM_ALREADY_PUBLISHING: { status: 409, description: 'Another encoder is publishing this stream right now.' },

@@ -18,8 +18,10 @@ export interface WorkerSettings {
   iceServers: string[];
   /** Most peers this worker accepts; beyond it publish/view answer WORKER_FULL. */
   maxPeers: number;
-  /** Seconds a peer may take to connect after its answer. */
+  /** Seconds a peer may take to connect after its answer (a view request may ask for less). */
   connectTimeoutSeconds: number;
+  /** A connected publisher that sends nothing for this long has lost its network: closed as `media-timeout`. */
+  publisherIdleTimeoutSeconds: number;
   /** Bitrate (bps) we ask publishers not to exceed (REMB). */
   maxPublishBitrate: number;
   /** Shared DTLS certificate for every peer of the worker. */
@@ -63,12 +65,16 @@ export interface RouterStats {
 }
 
 export interface SfuMethods {
-  createRouter: { req: { routerId: RouterId; streamId: StreamId }; res: Record<string, never> };
+  /**
+   * `producers`: the tracks of a publisher that is expected back (its connection failed): the
+   * router starts with them, so viewers can join and wait for its media.
+   */
+  createRouter: { req: { routerId: RouterId; streamId: StreamId; producers?: ProducerInfo[] }; res: Record<string, never> };
   closeRouter: { req: { routerId: RouterId }; res: Record<string, never> };
   /** WHIP: the publisher's offer in, our answer out. */
   publish: { req: { routerId: RouterId; peerId: PeerId; offer: string }; res: { answer: string; producers: ProducerInfo[] } };
-  /** WHEP: a viewer's offer in, our answer out. */
-  view: { req: { routerId: RouterId; peerId: PeerId; offer: string }; res: { answer: string } };
+  /** WHEP: a viewer's offer in, our answer out; closed as `timeout` unless connected within `connectTimeoutMs`. */
+  view: { req: { routerId: RouterId; peerId: PeerId; offer: string; connectTimeoutMs?: number }; res: { answer: string } };
   /** Trickle ICE (RFC 8840): candidate lines for one m-section. */
   addCandidates: { req: { peerId: PeerId; candidates: Array<{ candidate: string; mid: string }> }; res: { added: number } };
   closePeer: { req: { peerId: PeerId }; res: Record<string, never> };

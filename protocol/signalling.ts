@@ -126,7 +126,7 @@ export type ServerMessage =
   | { type: 'settings'; settings: ChatSettings }
   /** The channel's moderators changed (`changed` gained or lost the role). */
   | { type: 'moderators'; userIds: string[]; changed: ChatUser }
-  | { type: 'system'; event: 'live' | 'offline' }
+  | { type: 'system'; event: 'live' | 'reconnecting' | 'offline' }
   | { type: 'system'; event: 'gift'; from: ChatUser; amount: number; currency: string; message: string }
   | { type: 'system'; event: 'subscription'; user: ChatUser }
   | { type: 'viewers'; viewers: ViewerCounts }

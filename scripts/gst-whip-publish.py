@@ -62,7 +62,7 @@ def main():
     def stop(*_):
         if state['location']:
             try:
-                urllib.request.urlopen(urllib.request.Request(state['location'], method='DELETE'), timeout=5)
+                urllib.request.urlopen(urllib.request.Request(state['location'], method='DELETE', headers={'Authorization': 'Bearer ' + args.key}), timeout=5)
                 say(event='deleted')
             except Exception as e:  # noqa: BLE001
                 say(event='delete-failed', error=str(e))

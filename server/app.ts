@@ -37,6 +37,7 @@ import { WorkerPool } from './sfu/worker-pool.ts';
 import { ensureDtlsCertificate } from './sfu/certificate.ts';
 import { registerSfuMetrics } from './sfu/sfu-metrics.ts';
 import { MediaService } from './media/media-service.ts';
+import { StreamControl } from './media/stream-control.ts';
 import { registerWhipRoutes } from './whip/whip-routes.ts';
 import { registerWhepRoutes } from './whep/whep-routes.ts';
 import { resolve as resolvePath } from 'node:path';
@@ -154,6 +155,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
       iceServers: [],
       maxPeers: config.rtc.maxPeersPerWorker,
       connectTimeoutSeconds: config.rtc.connectTimeoutSeconds,
+      publisherIdleTimeoutSeconds: config.rtc.publisherIdleTimeoutSeconds,
       maxPublishBitrate: config.rtc.maxPublishBitrate,
       logLevel: config.log.level,
       ...ensureDtlsCertificate(config.dataDir, log),
@@ -165,6 +167,9 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     streamsRepo,
     maxPeersPerWorker: config.rtc.maxPeersPerWorker,
     reconnectGraceSeconds: config.rtc.reconnectGraceSeconds,
+    viewerConnectTimeoutSeconds: config.rtc.viewerConnectTimeoutSeconds,
+    maxPendingViewersPerIp: config.rtc.maxPendingViewersPerIp,
+    maxPendingViewersPerWorker: config.rtc.maxPendingViewersPerWorker,
     log: log.child({ component: 'media' }),
   });
 
@@ -190,6 +195,8 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     logLevel: config.log.level, log: log.child({ component: 'recording' }),
   });
 
+  const streamControl = new StreamControl({ bus, media, recording, log: log.child({ component: 'media' }) });
+
   const chatRepo = new ChatRepo(db.db);
   const chatStore = new ChatStore({ repo: chatRepo, log: log.child({ component: 'chat' }), metrics, queueMax: config.chat.writeQueueMax });
   const channels = new Channels(chatRepo, chatStore);
@@ -213,7 +220,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     },
   });
   registerAuthRoutes(http.router, auth, streams);
-  registerStreamRoutes(http.router, auth, streams, media);
+  registerStreamRoutes(http.router, auth, streams, streamControl);
   registerChatRoutes(http.router, { auth, streams, repo: chatRepo, chat, channels });
   registerWhipRoutes(http.router, media, config.rtc.iceServers);
   registerWhepRoutes(http.router, media, streams, { iceServers: config.rtc.iceServers, maxEventStreamsPerIp: config.http.maxEventStreamsPerIp });
@@ -236,6 +243,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
       auth.start();
       await chatStore.start();
       await chatHub.start();
+      await streamControl.start();
       try {
         await workers.start();
       } catch (err) {
@@ -256,6 +264,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
         await http.drain(config.http.shutdownTimeoutMs);
         auth.close();
         await chatHub.close();
+        await streamControl.close();
         await chatStore.close();
         await media.close();
         await recording.close();

@@ -57,6 +57,8 @@ interface Publisher extends Peer {
   choices: CodecChoice[];
   stats: Map<number, ReceiveStats>;
   rtcpSsrc: number;
+  /** performance.now() of its last RTP packet (or of its connection, before the first one). */
+  lastPacketAt: number;
 }
 
 interface Viewer extends Peer {
@@ -81,6 +83,11 @@ const RECORDER_KEYFRAME_CHECK_MS = 100;
 
 export class Router {
   private publisher: Publisher | undefined;
+  /**
+   * What the tracks carry, as viewers are offered it: from the current or last publisher, or
+   * given at creation for a publisher expected back (its tracks exist before it does).
+   */
+  private producerInfos: ProducerInfo[] = [];
   private readonly viewers = new Map<PeerId, Viewer>();
   private readonly tracks = new Map<'audio' | 'video', MediaTrack>();
   private readonly recorders = new Map<string, Recorder>();
@@ -101,8 +108,11 @@ export class Router {
     readonly streamId: StreamId,
     private readonly settings: WorkerSettings,
     private readonly events: RouterEvents,
+    expected: ProducerInfo[] = [],
   ) {
     this.timer = setInterval(() => this.tick(), 1000);
+    for (const p of expected) this.createTrack(p.kind, p.codec, p.clockRate);
+    this.producerInfos = expected.filter((p) => this.tracks.has(p.kind));
   }
 
   get peerCount(): number {
@@ -118,16 +128,7 @@ export class Router {
   }
 
   producers(): ProducerInfo[] {
-    return [...this.tracks.values()].map((t) => {
-      const choice = this.publisher?.choices.find((c) => c.kind === t.kind);
-      return {
-        kind: t.kind,
-        codec: t.codec,
-        payloadType: choice?.payloadType ?? 0,
-        clockRate: t.clockRate,
-        ...(choice?.profileLevelId ? { profileLevelId: choice.profileLevelId } : {}),
-      };
-    });
+    return this.producerInfos.filter((p) => this.tracks.has(p.kind));
   }
 
   async publish(peerId: PeerId, offer: SdpOffer, choices: CodecChoice[]): Promise<string> {
@@ -140,22 +141,15 @@ export class Router {
     const { pc, tracks, answer } = await negotiate(this.settings, peerId, offer.raw, choices, 'RecvOnly');
     const pub: Publisher = {
       id: peerId, role: 'publisher', pc, tracks, connected: false, closed: false, connectTimer: undefined,
-      choices, stats: new Map(), rtcpSsrc: randomInt(1, 0xffffffff),
+      choices, stats: new Map(), rtcpSsrc: randomInt(1, 0xffffffff), lastPacketAt: performance.now(),
     };
     this.publisher = pub;
+    this.producerInfos = choices.map((c) => ({
+      kind: c.kind, codec: c.codec, payloadType: c.payloadType, clockRate: c.clockRate,
+      ...(c.profileLevelId ? { profileLevelId: c.profileLevelId } : {}),
+    }));
     for (const c of choices) {
-      let media = this.tracks.get(c.kind);
-      if (!media) {
-        media = new MediaTrack({
-          kind: c.kind, codec: c.codec, clockRate: c.clockRate, ssrc: randomInt(1, 0xffffffff),
-          cacheSize: c.kind === 'video' ? 2048 : 256,
-          onKeyframeNeeded: () => this.requestKeyframe(),
-          onBFrame: () => this.closePeer(pub, 'b-frames', 'the H.264 stream has B-frames, which browsers cannot play over WebRTC: set bframes=0 in the encoder (x264: tune=zerolatency)'),
-        });
-        this.tracks.set(c.kind, media);
-        // A track made anew (first publisher, or a codec change) feeds the recorders too.
-        for (const r of this.recorders.values()) media.add(r.consumers.get(c.kind)!);
-      }
+      const media = this.tracks.get(c.kind) ?? this.createTrack(c.kind, c.codec, c.clockRate);
       const track = tracks.get(c.kind)!;
       track.onMessage((buf) => {
         if (pub.closed) return;
@@ -172,7 +166,9 @@ export class Router {
         const ssrc = rtpSsrc(buf);
         let stats = pub.stats.get(ssrc);
         if (!stats) pub.stats.set(ssrc, (stats = new ReceiveStats(ssrc, c.kind, media.clockRate)));
-        stats.onPacket(rtpSeq(buf), rtpTimestamp(buf), performance.now());
+        const now = performance.now();
+        pub.lastPacketAt = now;
+        stats.onPacket(rtpSeq(buf), rtpTimestamp(buf), now);
         media.forward(buf);
         // Media (re)started: say so at once; the 1 s tick only notices it stopping.
         if (!this.flowing) {
@@ -185,8 +181,12 @@ export class Router {
     return answer;
   }
 
-  async view(peerId: PeerId, offer: SdpOffer): Promise<string> {
-    if (!this.isPublishing || this.tracks.size === 0) throw new SfuError('NOT_PUBLISHING', 'the stream is not being published');
+  /**
+   * A viewer joins the router's tracks. They exist while a publisher is connected, and also
+   * while one is expected back (its connection failed): the viewer then waits for its media.
+   */
+  async view(peerId: PeerId, offer: SdpOffer, connectTimeoutMs?: number): Promise<string> {
+    if (this.tracks.size === 0) throw new SfuError('NOT_PUBLISHING', 'the stream is not being published');
     const chosen = chooseViewCodecs(offer, this.producers());
     if (!chosen.ok) throw new SfuError('SDP_UNSUPPORTED', chosen.reason);
     const ssrcs = new Map<'audio' | 'video', SendSsrc>();
@@ -220,8 +220,25 @@ export class Router {
         });
       });
     }
-    this.watchState(viewer);
+    this.watchState(viewer, connectTimeoutMs);
     return answer;
+  }
+
+  /** The outgoing track of a kind: its SSRC and sequence space outlive publishers. */
+  private createTrack(kind: 'audio' | 'video', codec: string, clockRate: number): MediaTrack {
+    const media = new MediaTrack({
+      kind, codec, clockRate, ssrc: randomInt(1, 0xffffffff),
+      cacheSize: kind === 'video' ? 2048 : 256,
+      onKeyframeNeeded: () => this.requestKeyframe(),
+      onBFrame: () => {
+        const pub = this.publisher;
+        if (pub) this.closePeer(pub, 'b-frames', 'the H.264 stream has B-frames, which browsers cannot play over WebRTC: set bframes=0 in the encoder (x264: tune=zerolatency)');
+      },
+    });
+    this.tracks.set(kind, media);
+    // A track made anew (first publisher, or a codec change) feeds the recorders too.
+    for (const r of this.recorders.values()) media.add(r.consumers.get(kind)!);
+    return media;
   }
 
   /** Asks the publisher for a keyframe, at most once per KEYFRAME_INTERVAL_MS. */
@@ -361,19 +378,22 @@ export class Router {
     return out;
   }
 
-  private watchState(peer: Publisher | Viewer): void {
+  private watchState(peer: Publisher | Viewer, connectTimeoutMs = this.settings.connectTimeoutSeconds * 1000): void {
     peer.connectTimer = setTimeout(() => {
-      if (!peer.connected) this.closePeer(peer, 'timeout', `not connected within ${this.settings.connectTimeoutSeconds} s (ICE/DTLS did not complete)`);
-    }, this.settings.connectTimeoutSeconds * 1000);
+      if (!peer.connected) this.closePeer(peer, 'timeout', `not connected within ${Math.round(connectTimeoutMs / 100) / 10} s (ICE/DTLS did not complete)`);
+    }, connectTimeoutMs);
     peer.pc.onStateChange((state) => {
       if (peer.closed) return;
       if (state === 'connected' && !peer.connected) {
         peer.connected = true;
         clearTimeout(peer.connectTimer);
+        if (peer.role === 'publisher') peer.lastPacketAt = performance.now();
         this.events.peerConnected(peer.id, peer.role);
       } else if (state === 'failed') {
         this.closePeer(peer, 'failed', 'the connection failed');
       } else if (state === 'closed') {
+        // libdatachannel reaches `closed` by itself only on the peer's DTLS close_notify
+        // (RTCPeerConnection.close()): a deliberate goodbye, unlike `failed`.
         this.closePeer(peer, 'closed', 'the peer closed the connection');
       }
     });
@@ -432,7 +452,16 @@ export class Router {
       this.events.mediaFlowing(false);
     }
     const pub = this.publisher;
-    if (pub && pub.connected && !pub.closed) this.sendReceiverReports(pub, now);
+    if (pub && pub.connected && !pub.closed) {
+      // Nothing at all (not even audio) for this long: its network is gone. ICE consent would
+      // notice only after 30 s; the server's reconnect grace starts now instead.
+      const idleMs = now - pub.lastPacketAt;
+      if (idleMs > this.settings.publisherIdleTimeoutSeconds * 1000) {
+        this.closePeer(pub, 'media-timeout', `no media from the publisher for ${Math.round(idleMs / 1000)} s`);
+        return;
+      }
+      this.sendReceiverReports(pub, now);
+    }
   }
 
   private dropBroken(c: Consumer): void {

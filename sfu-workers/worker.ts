@@ -3,7 +3,7 @@
  * requests (one handler per SfuMethods entry). Events go back through `emit`.
  */
 import type { PeerId, RouterId, StreamId } from '../protocol/ids.ts';
-import type { SfuEvent, SfuEvents, SfuMethod, SfuMethods, WorkerSettings, WorkerStats } from '../protocol/sfu.ts';
+import type { ProducerInfo, SfuEvent, SfuEvents, SfuMethod, SfuMethods, WorkerSettings, WorkerStats } from '../protocol/sfu.ts';
 import { NegotiationError } from './peer-connection.ts';
 import { Router, SfuError } from './router.ts';
 import { choosePublishCodecs, parseOffer } from './sdp.ts';
@@ -29,8 +29,8 @@ export class SfuWorker {
   ) {}
 
   readonly handlers: SfuHandlers = {
-    createRouter: ({ routerId, streamId }) => {
-      if (!this.routers.has(routerId)) this.routers.set(routerId, this.newRouter(routerId, streamId));
+    createRouter: ({ routerId, streamId, producers }) => {
+      if (!this.routers.has(routerId)) this.routers.set(routerId, this.newRouter(routerId, streamId, producers));
       return {};
     },
     closeRouter: ({ routerId }) => {
@@ -49,12 +49,12 @@ export class SfuWorker {
       this.peerRouter.set(peerId, router);
       return { answer, producers: router.producers() };
     },
-    view: async ({ routerId, peerId, offer }) => {
+    view: async ({ routerId, peerId, offer, connectTimeoutMs }) => {
       const router = this.router(routerId);
       this.checkCapacity();
       const parsed = parseOffer(offer);
       if (!parsed.ok) throw new SfuError('SDP_MALFORMED', parsed.reason);
-      const answer = await this.negotiating(() => router.view(peerId, parsed.offer));
+      const answer = await this.negotiating(() => router.view(peerId, parsed.offer, connectTimeoutMs));
       this.peerRouter.set(peerId, router);
       return { answer };
     },
@@ -96,7 +96,7 @@ export class SfuWorker {
     for (const r of [...this.routers.values()]) this.dropRouter(r);
   }
 
-  private newRouter(routerId: RouterId, streamId: StreamId): Router {
+  private newRouter(routerId: RouterId, streamId: StreamId, producers?: ProducerInfo[]): Router {
     return new Router(routerId, streamId, this.settings, {
       peerConnected: (peerId, role) => this.emit('peerConnected', { peerId, routerId, role }),
       peerClosed: (peerId, role, reason, message) => {
@@ -104,7 +104,7 @@ export class SfuWorker {
         this.emit('peerClosed', { peerId, routerId, role, reason, message });
       },
       mediaFlowing: (flowing) => this.emit('mediaFlowing', { routerId, flowing }),
-    });
+    }, producers);
   }
 
   private dropRouter(router: Router): void {

@@ -133,9 +133,9 @@ export class ChatHub {
         if (e.origin !== this.node) o.media.events.emitLocal(streamId as StreamId, { type: e.status });
       }),
     );
-    // Live/offline seen by this node's media plane go to every node.
+    // Live/reconnecting/offline seen by this node's media plane go to every node.
     o.media.events.onAny((streamId, e) => {
-      if (e.type === 'live' || e.type === 'offline') {
+      if (e.type === 'live' || e.type === 'reconnecting' || e.type === 'offline') {
         o.bus.publish('stream.status', streamId, { streamId, status: e.type, at: new Date().toISOString(), origin: this.node }).catch((err) => o.log.warn({ err: (err as Error).message }, 'cannot publish stream status'));
       }
     });

@@ -76,7 +76,8 @@ export const streams = pgTable(
       .references(() => users.id, { onDelete: 'cascade' }),
     title: text('title').notNull(),
     description: text('description').notNull().default(''),
-    status: text('status', { enum: ['offline', 'live'] }).notNull().default('offline'),
+    /** live: media is being published · reconnecting: the publisher's connection failed, it has a grace period to come back · offline. */
+    status: text('status', { enum: ['offline', 'live', 'reconnecting'] }).notNull().default('offline'),
     startTime: timestamp('start_time', { withTimezone: true, mode: 'date' }),
     endTime: timestamp('end_time', { withTimezone: true, mode: 'date' }),
     viewCount: bigint('view_count', { mode: 'number' }).notNull().default(0),
@@ -92,7 +93,7 @@ export const streams = pgTable(
     index('streams_status_idx').on(t.status),
     index('streams_start_time_idx').on(t.startTime),
     uniqueIndex('streams_stream_key_hash_key').on(t.streamKeyHash),
-    check('streams_status_check', sql`${t.status} in ('offline', 'live')`),
+    check('streams_status_check', sql`${t.status} in ('offline', 'live', 'reconnecting')`),
   ],
 );
 

@@ -1,9 +1,11 @@
-import { and, desc, eq, lt, or, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
 import type { Db } from './index.ts';
 import { streams, users } from './schema.ts';
 import type { StreamId, UserId } from '../../protocol/ids.ts';
 
 export type StreamRow = typeof streams.$inferSelect;
+
+const ON_AIR: Array<StreamRow['status']> = ['live', 'reconnecting'];
 export type StreamWithOwner = StreamRow & { ownerUsername: string; ownerDisplayName: string };
 
 export interface NewStream {
@@ -52,9 +54,9 @@ export class StreamsRepo {
     return this.db.select().from(streams).where(eq(streams.userId, userId)).orderBy(desc(streams.createdAt), desc(streams.id));
   }
 
-  /** Live streams, most recently started first, keyset-paginated. */
+  /** Streams on air (live, or reconnecting), most recently started first, keyset-paginated. */
   async listLive(limit: number, after?: LiveCursor): Promise<StreamWithOwner[]> {
-    const live = eq(streams.status, 'live');
+    const live = inArray(streams.status, ON_AIR);
     const where = after
       ? and(live, or(lt(streams.startTime, after.startTime), and(eq(streams.startTime, after.startTime), lt(streams.id, after.id))))
       : live;
@@ -76,17 +78,23 @@ export class StreamsRepo {
     await this.db.update(streams).set({ streamKeyHash, streamKeyCiphertext, updatedAt: new Date() }).where(eq(streams.id, id));
   }
 
-  /** Marks live; a stream already live keeps its start time. */
+  /** Marks live; a stream already on air (live or reconnecting) keeps its start time. */
   async markLive(id: StreamId, at = new Date()): Promise<void> {
+    const onAir = sql`${streams.status} in ('live', 'reconnecting')`;
     await this.db
       .update(streams)
       .set({
         status: 'live',
-        startTime: sql`case when ${streams.status} = 'live' then ${streams.startTime} else ${at}::timestamptz end`,
-        endTime: sql`case when ${streams.status} = 'live' then ${streams.endTime} else null end`,
+        startTime: sql`case when ${onAir} then ${streams.startTime} else ${at}::timestamptz end`,
+        endTime: sql`case when ${onAir} then ${streams.endTime} else null end`,
         updatedAt: at,
       })
       .where(eq(streams.id, id));
+  }
+
+  /** A live stream's publisher connection failed: it waits for it to come back. */
+  async markReconnecting(id: StreamId, at = new Date()): Promise<void> {
+    await this.db.update(streams).set({ status: 'reconnecting', updatedAt: at }).where(and(eq(streams.id, id), eq(streams.status, 'live')));
   }
 
   /** Marks offline; a stream already offline keeps its end time. */
@@ -94,7 +102,7 @@ export class StreamsRepo {
     await this.db
       .update(streams)
       .set({ status: 'offline', endTime: at, updatedAt: at })
-      .where(and(eq(streams.id, id), eq(streams.status, 'live')));
+      .where(and(eq(streams.id, id), inArray(streams.status, ON_AIR)));
   }
 
   async addViews(id: StreamId, n: number): Promise<void> {

@@ -149,6 +149,8 @@ export class LiveRecording {
 export class HlsService {
   /** The recording in progress (or just finished) per stream. */
   private readonly live = new Map<StreamId, LiveRecording>();
+  /** Deleted streams: their media is gone for good, even before its files are. */
+  private readonly removed = new Set<StreamId>();
   private closed = false;
 
   constructor(private readonly o: HlsOptions) {}
@@ -164,6 +166,16 @@ export class HlsService {
   finish(rec: LiveRecording): void {
     rec.end();
     if (this.live.get(rec.streamId) === rec) this.live.delete(rec.streamId);
+  }
+
+  /** The stream was deleted: every URL of its media answers 404 from now on (held requests too). */
+  remove(streamId: StreamId): void {
+    this.removed.add(streamId);
+    const rec = this.live.get(streamId);
+    if (rec) {
+      rec.end();
+      this.live.delete(streamId);
+    }
   }
 
   /** Answers every held request (the server is stopping). */
@@ -269,7 +281,9 @@ export class HlsService {
 
   private streamId(raw: string): StreamId {
     if (!isUuid(raw)) throw notFound();
-    return raw.toLowerCase() as StreamId;
+    const id = raw.toLowerCase() as StreamId;
+    if (this.removed.has(id)) throw notFound();
+    return id;
   }
 }
 

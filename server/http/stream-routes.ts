@@ -1,11 +1,11 @@
 import { CreateStreamBody, PageQuery, UpdateStreamBody } from '../../protocol/api.ts';
 import type { AuthService } from '../auth/auth-service.ts';
 import type { StreamService } from '../streams/stream-service.ts';
-import type { MediaService } from '../media/media-service.ts';
+import type { StreamControl } from '../media/stream-control.ts';
 import type { StreamId } from '../../protocol/ids.ts';
 import type { Router } from './router.ts';
 
-export function registerStreamRoutes(router: Router, auth: AuthService, streams: StreamService, media: MediaService): void {
+export function registerStreamRoutes(router: Router, auth: AuthService, streams: StreamService, control: StreamControl): void {
   const caller = async (authorization: string | undefined) => (await auth.authenticate(authorization)).userId;
 
   router.post('/streams', async (ctx) => {
@@ -24,7 +24,9 @@ export function registerStreamRoutes(router: Router, auth: AuthService, streams:
   router.delete('/streams/:id', async (ctx) => {
     const userId = await caller(ctx.headers.authorization);
     const stream = await streams.getOwned(ctx.params.id!, userId);
-    await media.endStream(stream.id as StreamId);
+    // The broadcast ends and its recordings become unreachable at once, on every node; their
+    // files are removed in the background.
+    await control.end(stream.id as StreamId, 'deleted');
     await streams.delete(ctx.params.id!, userId);
     return { status: 204 };
   });
@@ -32,10 +34,12 @@ export function registerStreamRoutes(router: Router, auth: AuthService, streams:
     json: await streams.revealKey(ctx.params.id!, await caller(ctx.headers.authorization), ctx.origin),
     headers: { 'Cache-Control': 'no-store' },
   }));
-  router.post('/streams/:id/key/rotate', async (ctx) => ({
-    json: await streams.rotateKey(ctx.params.id!, await caller(ctx.headers.authorization), ctx.origin),
-    headers: { 'Cache-Control': 'no-store' },
-  }));
+  router.post('/streams/:id/key/rotate', async (ctx) => {
+    const rotated = await streams.rotateKey(ctx.params.id!, await caller(ctx.headers.authorization), ctx.origin);
+    // The old key stops working at once: an encoder publishing with it is ended too.
+    await control.end(ctx.params.id! as StreamId, 'key-rotated');
+    return { json: rotated, headers: { 'Cache-Control': 'no-store' } };
+  });
   router.post('/streams/:id/start', async (ctx) => ({
     json: { stream: await streams.setLive(ctx.params.id!, await caller(ctx.headers.authorization), true, ctx.origin) },
   }));
@@ -43,7 +47,7 @@ export function registerStreamRoutes(router: Router, auth: AuthService, streams:
     const userId = await caller(ctx.headers.authorization);
     const stream = await streams.getOwned(ctx.params.id!, userId);
     // Stop ends the broadcast itself, not only the status: the encoder's session closes.
-    await media.endStream(stream.id as StreamId);
+    await control.end(stream.id as StreamId, 'stopped');
     return { json: { stream: await streams.setLive(ctx.params.id!, userId, false, ctx.origin) } };
   });
 }

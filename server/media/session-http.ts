@@ -54,16 +54,19 @@ export function sdpBody(ctx: RequestContext): string {
   return ctx.body.toString('utf8');
 }
 
-/** DELETE and PATCH on `/<kind>/sessions/:id`. */
+/**
+ * DELETE and PATCH on `/<kind>/sessions/:id`. WHIP session URLs need the stream key as the
+ * POST did (RFC 9725 clients send it on both); WHEP session URLs are capability URLs.
+ */
 export function registerSessionRoutes(router: Router, kind: SessionKind, media: MediaService): void {
   router.delete(`/${kind}/sessions/:id`, async (ctx) => {
-    await media.end(ctx.params.id!, kind);
+    await media.end(ctx.params.id!, kind, ctx.headers.authorization);
     return { status: 200, body: '', headers: { 'Content-Type': 'text/plain' } };
   });
   router.patch(
     `/${kind}/sessions/:id`,
     async (ctx) => {
-      await media.trickle(ctx.params.id!, kind, ctx.body.toString('utf8'), ctx.headers['if-match']);
+      await media.trickle(ctx.params.id!, kind, ctx.body.toString('utf8'), ctx.headers['if-match'], ctx.headers.authorization);
       return { status: 204 };
     },
     { accepts: ['application/trickle-ice-sdpfrag'] },

@@ -1,16 +1,11 @@
 /**
  * Stream events for players on this node (WHEP server-sent events, the watch page):
- * media active/inactive, live/offline, viewer counts, publisher errors.
+ * media active/inactive, live/reconnecting/offline, viewer counts, publisher errors.
  */
 import type { StreamId } from '../../protocol/ids.ts';
+import type { StreamEvent } from '../../protocol/api.ts';
 
-export type StreamEvent =
-  | { type: 'active' }
-  | { type: 'inactive' }
-  | { type: 'live' }
-  | { type: 'offline' }
-  | { type: 'viewercount'; viewercount: number }
-  | { type: 'error'; message: string };
+export type { StreamEvent };
 
 type Listener = (e: StreamEvent) => void;
 type AnyListener = (streamId: StreamId, e: StreamEvent) => void;

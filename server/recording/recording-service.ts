@@ -56,6 +56,8 @@ interface Active {
   resume: Record<string, RecorderResume>;
   stopping: boolean;
   finished: boolean;
+  /** Its stream was deleted (with its rows): nothing more is written, its files go. */
+  discarded: boolean;
   /** Resolves when the recording is finalised (files closed, row updated). */
   done: Promise<void>;
   resolveDone: () => void;
@@ -152,6 +154,22 @@ export class RecordingService {
     await Promise.all([...this.active.keys()].map((id) => this.stop(id)));
   }
 
+  /**
+   * The stream was deleted: its playlists and media answer 404 from now on, on this node; a
+   * recording in progress stops without writing more rows (they went with the stream), and
+   * the stream's media folder is removed in the background.
+   */
+  removeStream(streamId: StreamId): void {
+    this.o.hls.remove(streamId);
+    const a = this.active.get(streamId);
+    if (a) a.discarded = true;
+    this.serially(streamId, async () => {
+      await this.stop(streamId);
+      await rm(join(this.o.mediaDir, streamId), { recursive: true, force: true });
+      this.o.log.info({ streamId }, 'media of a deleted stream removed');
+    });
+  }
+
   /** The stream's finished recordings, newest first. */
   async listVods(streamId: StreamId): Promise<VodView[]> {
     const rows = await this.o.repo.listByStream(streamId);
@@ -214,7 +232,7 @@ export class RecordingService {
       id: row.id, streamId, dir, placement, input, renditions, log,
       live: this.o.hls.begin(streamId, row.id, renditions.map((r) => r.name)),
       proc: undefined as unknown as RecorderProcess,
-      resume: {}, stopping: false, finished: false, done, resolveDone, writes: Promise.resolve(), crashes: 0, ffmpegPids: new Map(), attached: new Set(), sourceHeight: undefined,
+      resume: {}, stopping: false, finished: false, discarded: false, done, resolveDone, writes: Promise.resolve(), crashes: 0, ffmpegPids: new Map(), attached: new Set(), sourceHeight: undefined,
     };
     this.active.set(streamId, a);
     this.spawn(a);
@@ -327,7 +345,7 @@ export class RecordingService {
 
   private writeSegment(a: Active, row: NewSegment): void {
     a.writes = a.writes.then(async () => {
-      for (let attempt = 1; ; attempt++) {
+      for (let attempt = 1; !a.discarded; attempt++) {
         try {
           await this.o.repo.addSegments([row]);
           return;
@@ -393,7 +411,9 @@ export class RecordingService {
   private async finalize(a: Active, status: 'complete' | 'failed', durationSeconds: number): Promise<void> {
     await a.writes;
     try {
-      if (durationSeconds > 0) {
+      if (a.discarded) {
+        a.log.info('recording of a deleted stream stopped');
+      } else if (durationSeconds > 0) {
         await this.o.repo.finish(a.id, status, durationSeconds);
         a.log.info({ durationSeconds }, 'recording finished');
       } else {

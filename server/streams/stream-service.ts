@@ -128,6 +128,11 @@ export class StreamService {
     return this.o.streams.findByKeyHash(this.o.keys.hash(streamKey));
   }
 
+  /** The form a stream key is stored and compared in (`StreamRow.streamKeyHash`). */
+  keyHash(streamKey: string): string {
+    return this.o.keys.hash(streamKey);
+  }
+
   async setLive(id: string, userId: UserId, live: boolean, origin?: string): Promise<StreamView> {
     const row = await this.getOwned(id, userId);
     if (live) await this.o.streams.markLive(row.id as StreamId);

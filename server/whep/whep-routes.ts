@@ -1,9 +1,11 @@
 /**
  * WHEP playback (draft-ietf-wish-whep): `POST /whep/:streamId` with a recvonly offer; 201 +
- * answer + Location; 409 + Retry-After while the stream is not live; HEAD probes; and the
+ * answer + Location; 409 + Retry-After while the stream is offline (accepted while it is
+ * reconnecting: the viewer waits for the publisher's media); HEAD probes; and the
  * server-sent events extension (active, inactive, viewercount).
  */
 import type { StreamId } from '../../protocol/ids.ts';
+import type { StreamStatus } from '../../protocol/api.ts';
 import type { Router, StreamSink } from '../http/router.ts';
 import type { MediaService } from '../media/media-service.ts';
 import type { StreamEvent } from '../media/stream-events.ts';
@@ -37,7 +39,7 @@ export function registerWhepRoutes(router: Router, media: MediaService, streams:
   router.post(
     '/whep/:streamId',
     async (ctx) => {
-      const { session, answer } = await media.view(ctx.params.streamId!, sdpBody(ctx));
+      const { session, answer } = await media.view(ctx.params.streamId!, sdpBody(ctx), ctx.ip);
       const reply = sdpAnswerReply(session, answer, iceServerLinks(iceServers));
       const sse = `</whep/sessions/${session.id}/events>; rel="urn:ietf:params:whep:ext:core:server-sent-events"; events="${SSE_EVENTS.join(',')}"`;
       reply.headers!.Link = reply.headers!.Link ? `${reply.headers!.Link}, ${sse}` : sse;
@@ -70,7 +72,7 @@ function eventStream(
   releaseSlot: () => void,
   wanted: (e: StreamEvent) => boolean,
   ended: () => boolean,
-  status?: 'live' | 'offline',
+  status?: StreamStatus,
 ) {
   return {
     status: 200,

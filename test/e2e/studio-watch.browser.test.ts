@@ -325,6 +325,9 @@ describe('Studio and Watch pages in Chromium', () => {
       const killedAt = Date.now();
       worker.child.kill('SIGKILL');
 
+      // The Watch page says so while the broadcaster is away (the server's status and events).
+      await viewer.page.waitForSelector('[data-testid="stream-status"][data-status="reconnecting"]', { timeout: 10_000 });
+      observed.killToWatchReconnectingMs = Date.now() - killedAt;
       await studio.waitForSelector('[data-testid="studio-status"][data-status="reconnecting"]', { timeout: 30_000 });
       observed.killToStudioReconnectingMs = Date.now() - killedAt;
       await studio.waitForSelector('[data-testid="studio-status"][data-status="live"]', { timeout: 40_000 });

@@ -51,7 +51,7 @@ export async function publishFromBrowser(browser: Browser, baseUrl: string, stre
   return {
     page,
     async stop() {
-      await page.evaluate(`fetch(window.__whipSession, { method: 'DELETE' }).then(() => window.__publisher.close())`).catch(() => {});
+      await page.evaluate(`fetch(window.__whipSession, { method: 'DELETE', headers: { authorization: 'Bearer ' + ${JSON.stringify(streamKey)} } }).then(() => window.__publisher.close())`).catch(() => {});
       await context.close();
     },
   };

@@ -129,7 +129,7 @@ it('survives thousands of malformed offers and keeps forwarding', async () => {
       body: mutate(viewing ? base : pubBase),
     });
     expect(res.status, await res.clone().text()).toBeLessThan(500);
-    if (res.status === 201) await fetch(server.url + res.headers.get('location')!, { method: 'DELETE' });
+    if (res.status === 201) await fetch(server.url + res.headers.get('location')!, { method: 'DELETE', headers: viewing ? {} : { authorization: `Bearer ${streamKey}` } });
     else expect((await res.json()).error.code).toMatch(/^(SDP_MALFORMED|SDP_UNSUPPORTED|STREAM_ALREADY_PUBLISHING|BODY_TOO_LARGE)$/);
   }
 

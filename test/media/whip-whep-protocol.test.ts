@@ -147,7 +147,7 @@ describe('WHIP', () => {
     const location = res.headers.get('location')!;
     const etag = res.headers.get('etag')!;
     const patch = (body: string, headers: Record<string, string> = {}) =>
-      fetch(server.url + location, { method: 'PATCH', headers: { 'content-type': 'application/trickle-ice-sdpfrag', ...headers }, body });
+      fetch(server.url + location, { method: 'PATCH', headers: { 'content-type': 'application/trickle-ice-sdpfrag', authorization: `Bearer ${key}`, ...headers }, body });
     const trickle = await patch('a=mid:0\r\na=candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host\r\n', { 'if-match': etag });
     expect(trickle.status).toBe(204);
     const restart = await patch('a=ice-ufrag:new1\r\na=ice-pwd:newpasswordnewpassword12\r\n', { 'if-match': '*' });
@@ -161,11 +161,13 @@ describe('WHIP', () => {
     expect(badFrag.status).toBe(400);
     expect((await fetch(`${server.url}/whip/sessions/AAAAAAAAAAAAAAAAAAAAAA`, { method: 'PATCH', headers: { 'content-type': 'application/trickle-ice-sdpfrag' }, body: 'a=end-of-candidates' })).status).toBe(404);
 
-    // The failed restart kept the session: it still ends cleanly.
+    // The failed restart kept the session: it still ends cleanly, for the holder of the key.
     await until(async () => (await call('GET', `/streams/${id}`)).body.stream.status === 'live');
-    const del = await fetch(server.url + location, { method: 'DELETE' });
+    const del = await fetch(server.url + location, { method: 'DELETE', headers: { authorization: `Bearer ${key}` } });
     expect(del.status).toBe(200);
-    expect((await fetch(server.url + location, { method: 'DELETE' })).status).toBe(404);
+    // Gone as asked: a repeated DELETE is 200 too (an unknown session stays 404).
+    expect((await fetch(server.url + location, { method: 'DELETE', headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
+    expect((await fetch(`${server.url}/whip/sessions/AAAAAAAAAAAAAAAAAAAAAA`, { method: 'DELETE', headers: { authorization: `Bearer ${key}` } })).status).toBe(404);
     await until(async () => (await call('GET', `/streams/${id}`)).body.stream.status === 'offline');
     const stream = (await call('GET', `/streams/${id}`)).body.stream;
     expect(stream.endTime).not.toBeNull();
@@ -237,7 +239,8 @@ describe('WHEP', () => {
     expect(Number(/glint_sfu_rtp_packets_sent\{worker="0"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThan(20);
 
     expect((await fetch(server.url + location, { method: 'DELETE' })).status).toBe(200);
-    expect((await fetch(server.url + location, { method: 'DELETE' })).status).toBe(404);
+    expect((await fetch(server.url + location, { method: 'DELETE' })).status).toBe(200);
+    expect((await fetch(`${server.url}/whep/sessions/AAAAAAAAAAAAAAAAAAAAAA`, { method: 'DELETE' })).status).toBe(404);
     expect(server.app.media.viewerCount(id as never)).toBe(0);
     const stream = (await call('GET', `/streams/${id}`)).body.stream;
     expect(stream.viewCount).toBe(1);

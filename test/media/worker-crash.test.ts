@@ -79,11 +79,14 @@ it('cleans up after a killed worker and accepts a new publish on its replacement
   expect(during.headers.get('retry-after')).toBe('2');
   expect(Date.now() - t0).toBeLessThan(5000);
 
-  // The server notices: sessions are gone, viewers counted out, the stream offline after the grace.
+  // The server notices: sessions are gone (a late DELETE is told so: 200, the WHIP one with
+  // its key), viewers counted out, the stream reconnecting, then offline after the grace.
   await until(() => server.app.media.viewerCount(streamId) === 0);
-  expect((await fetch(server.url + first.whepLocation, { method: 'DELETE' })).status).toBe(404);
-  expect((await fetch(server.url + first.whipLocation, { method: 'DELETE' })).status).toBe(404);
+  expect((await fetch(server.url + first.whepLocation, { method: 'DELETE' })).status).toBe(200);
+  expect((await fetch(server.url + first.whipLocation, { method: 'DELETE' })).status).toBe(401);
+  expect((await fetch(server.url + first.whipLocation, { method: 'DELETE', headers: { authorization: `Bearer ${s.body.streamKey}` } })).status).toBe(200);
   await until(async () => (await call('GET', `/streams/${streamId}`)).body.stream.status === 'offline');
+  expect(server.logs()).toContain('publisher connection lost: waiting for it to come back');
   expect(server.logs()).toContain('sfu-worker exited; its sessions are lost');
 
   await until(() => worker.ready && worker.child.pid !== oldPid);

@@ -20,7 +20,9 @@ export function MyStreamItem({ stream, keyModel }: { stream: StreamView; keyMode
           <StatusBadge status={stream.status} />
         </div>
         <p class={styles.meta}>
-          {stream.status === 'live' && stream.startTime
+          {stream.status === 'reconnecting'
+            ? 'Your encoder lost its connection: waiting for it to come back'
+            : stream.status === 'live' && stream.startTime
             ? `Live since ${timeAgo(stream.startTime)}`
             : stream.endTime
               ? `Last live ${timeAgo(stream.endTime)}`

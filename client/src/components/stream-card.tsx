@@ -8,7 +8,7 @@ export function StreamCard({ stream }: { stream: StreamView }) {
   return (
     <a href={`/watch/${stream.id}`} class={styles.card} data-testid="stream-card">
       <div class={styles.thumb} style={{ '--hue': hue(stream.id) }}>
-        <span class={styles.live}>Live</span>
+        <span class={styles.live} data-status={stream.status}>{stream.status === 'reconnecting' ? 'Reconnecting' : 'Live'}</span>
         <span class={styles.viewers}>{formatCount(stream.viewCount, 'viewer', 'viewers')}</span>
       </div>
       <div class={styles.body}>

@@ -1,5 +1,5 @@
 import { useEffect } from 'preact/hooks';
-import type { StreamView } from '../../../protocol/api.ts';
+import { isOnAir, type StreamStatus, type StreamView } from '../../../protocol/api.ts';
 import { asStreamId } from '../../../protocol/ids.ts';
 import { useModel } from '../lib/use-model.ts';
 import { usePageHide } from '../lib/use-page-hide.ts';
@@ -62,13 +62,13 @@ function HlsStage({ url, live, onEnded }: { url: string; live: boolean; onEnded:
 }
 
 /** The playback choices (WebRTC / HLS-DVR) and the stream's past broadcasts. */
-export function PlaybackOptions({ watch, streamId, status }: { watch: WatchModeModel; streamId: string; status: 'live' | 'offline' }) {
+export function PlaybackOptions({ watch, streamId, status }: { watch: WatchModeModel; streamId: string; status: StreamStatus }) {
   const mode = watch.mode.value;
   const vod = watch.vod.value;
   return (
     <div class={styles.wrap}>
       <div class={styles.modes} role="group" aria-label="Playback" data-testid="playback-mode" data-mode={mode}>
-        {status === 'live' || mode === 'hls' ? (
+        {isOnAir(status) || mode === 'hls' ? (
           <>
             <Button small variant={mode === 'webrtc' ? 'primary' : 'secondary'} onClick={watch.useWebRtc} aria-pressed={mode === 'webrtc'}>
               WebRTC (lowest latency)

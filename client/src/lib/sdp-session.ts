@@ -52,18 +52,20 @@ export async function postOffer(fetch: FetchFn, url: string, offer: string, opts
 }
 
 /**
- * DELETEs a session. Resolves true when the server answered at all (200, or 404 because it
- * already ended), false when it could not be reached; never rejects.
+ * DELETEs a session (a WHIP session with its stream key as `bearer`). Resolves true when the
+ * server answered at all (200, or 404 because it already ended), false when it could not be
+ * reached; never rejects.
  */
 export async function deleteSession(
   fetch: FetchFn,
   sessionUrl: string,
-  opts: { keepalive?: boolean; timeoutMs?: number } = {},
+  opts: { keepalive?: boolean; timeoutMs?: number; bearer?: string } = {},
 ): Promise<boolean> {
   const controller = typeof AbortController === 'function' ? new AbortController() : null;
   const timer = controller && opts.timeoutMs ? setTimeout(() => controller.abort(), opts.timeoutMs) : null;
   try {
     const init: RequestInit = { method: 'DELETE' };
+    if (opts.bearer) init.headers = { Authorization: `Bearer ${opts.bearer}` };
     if (opts.keepalive) init.keepalive = true;
     if (controller) init.signal = controller.signal;
     const response = await fetch(sessionUrl, init);

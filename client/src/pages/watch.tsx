@@ -1,4 +1,4 @@
-import type { StreamView } from '../../../protocol/api.ts';
+import { isOnAir, type StreamView } from '../../../protocol/api.ts';
 import { ChatPanel } from '../components/chat-panel.tsx';
 import { ReactionOverlay } from '../components/reaction-overlay.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
@@ -52,7 +52,7 @@ function Watch({ stream: s }: { stream: StreamView }) {
         <div class={styles.titleRow}>
           <h1 data-testid="stream-title">{s.title}</h1>
           <StatusBadge status={status} />
-          <ViewerBadge count={status === 'live' ? player.viewers.value : null} chat={chat.viewers.value?.chat ?? null} />
+          <ViewerBadge count={isOnAir(status) ? player.viewers.value : null} chat={chat.viewers.value?.chat ?? null} />
         </div>
         <p class={styles.meta}>
           {s.owner ? (
@@ -60,7 +60,7 @@ function Watch({ stream: s }: { stream: StreamView }) {
           ) : (
             <a href={`/u/${s.userId}`}>Streamer profile</a>
           )}
-          {status === 'live' && s.startTime ? <span>started {timeAgo(s.startTime)}</span> : null}
+          {isOnAir(status) && s.startTime ? <span>started {timeAgo(s.startTime)}</span> : null}
           <span>{formatCount(s.viewCount, 'view', 'views')}</span>
         </p>
         {s.description ? <p class={styles.description}>{s.description}</p> : null}

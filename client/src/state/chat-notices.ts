@@ -39,6 +39,8 @@ export function systemNotice(e: Extract<ServerMessage, { type: 'system' }>): str
   switch (e.event) {
     case 'live':
       return 'The stream is live.';
+    case 'reconnecting':
+      return 'The broadcaster lost their connection; waiting for them to come back.';
     case 'offline':
       return 'The stream has ended.';
     case 'gift':

@@ -235,16 +235,36 @@ describe('player', () => {
     expect(t.player.state.value).toBe('playing');
   });
 
-  it('takes a fresh session when a publisher comes back while the media had stopped', async () => {
+  it('keeps its session while the publisher reconnects, and plays again on it when it is back', async () => {
     const t = setup({ initialStatus: 'live' });
     t.player.start();
     await settle();
     connect(t);
     t.sources.last.send('inactive');
+    t.sources.last.send('reconnecting');
+    expect(t.player.state.value).toBe('reconnecting');
+    expect(t.player.streamStatus.value).toBe('reconnecting');
     t.sources.last.send('live');
+    t.sources.last.send('active');
     await settle();
-    expect(t.peers.created).toHaveLength(2);
-    expect(t.peers.created[0]!.closed).toBe(true);
+    expect(t.player.state.value).toBe('playing');
+    expect(t.peers.created).toHaveLength(1);
+    expect(t.peers.created[0]!.closed).toBe(false);
+  });
+
+  it('joins a stream that is reconnecting and waits on its session for the publisher', async () => {
+    const t = setup({ initialStatus: 'reconnecting' });
+    t.player.start();
+    t.sources.last.send('reconnecting');
+    t.sources.last.send('inactive');
+    await settle();
+    expect(t.server.posts()).toHaveLength(1);
+    connect(t);
+    expect(t.player.state.value).toBe('starting');
+    t.sources.last.send('live');
+    t.sources.last.send('active');
+    expect(t.player.state.value).toBe('playing');
+    expect(t.peers.created).toHaveLength(1);
   });
 
   it('shows a refusal that retrying cannot fix', async () => {

@@ -7,11 +7,13 @@ import { playerFigures, type PlayerFigures, type PlayerSample } from '../lib/rtc
 import { deleteSession, waitForIceGathering } from '../lib/sdp-session.ts';
 import { requestPlayback } from '../lib/whep.ts';
 import { createStreamEvents, type OpenEventSource, type StreamEventMessage } from './stream-events.ts';
+import type { StreamStatus } from '../../../protocol/api.ts';
 
 /**
  * idle: not started · offline: nothing is published (waiting for `live`) · starting: asking
  * for / setting up the first session · playing: connected and media flows ·
- * reconnecting: the publisher's media stopped or our connection is being replaced ·
+ * reconnecting: the publisher's media stopped (its connection may be coming back) or our
+ * connection is being replaced ·
  * error: a refusal that retrying cannot fix (the message says which).
  */
 export type PlayerState = 'idle' | 'offline' | 'starting' | 'playing' | 'reconnecting' | 'error';
@@ -25,7 +27,7 @@ export interface PlayerDeps {
   openEventSource: OpenEventSource;
   createPeerConnection: CreatePeerConnection;
   /** The status the page already knows (from GET /streams/:id); `offline` waits for the `live` event. */
-  initialStatus?: 'live' | 'offline' | null;
+  initialStatus?: StreamStatus | null;
   iceGatheringTimeoutMs?: number;
   connectTimeoutMs?: number;
   disconnectedGraceMs?: number;
@@ -82,7 +84,7 @@ export function createPlayer(deps: PlayerDeps) {
    * a repeated `live` is not a transition.)
    */
   let liveEvents = 0;
-  let lastStatus: 'live' | 'offline' | null = deps.initialStatus ?? null;
+  let lastStatus: StreamStatus | null = deps.initialStatus ?? null;
   let running = false;
 
   function waitingState(): PlayerState {
@@ -226,16 +228,14 @@ export function createPlayer(deps: PlayerDeps) {
         goOffline();
         break;
       case 'live':
-        if (lastStatus !== 'live') liveEvents += 1;
-        lastStatus = 'live';
-        if (conn) {
-          // Connected while the media had stopped: a (new) publisher came, so take a fresh session.
-          if (state.peek() === 'reconnecting' && conn.pc.connectionState === 'connected') {
-            drop(conn);
-            void connect();
-          }
-          return; // connecting, or playing
-        }
+      case 'reconnecting':
+        // Reconnecting: the publisher's connection failed and it has a grace period to come
+        // back. The server keeps (and takes) viewer sessions meanwhile: a session stays on the
+        // stream's tracks and gets the media when the publisher is back, no new session needed.
+        if (lastStatus === 'offline' || lastStatus === null) liveEvents += 1;
+        lastStatus = event.type;
+        if (event.type === 'reconnecting' && state.peek() === 'playing') state.value = 'reconnecting';
+        if (conn) return; // connecting, or playing
         if (state.peek() === 'error') attempt.value = 0;
         void connect();
         break;
@@ -363,7 +363,7 @@ export function createPlayer(deps: PlayerDeps) {
     waitingForBroadcaster,
     /** Viewer count from the `viewercount` event. */
     viewers: events.viewers,
-    /** live/offline as the event stream last said (null before its first event). */
+    /** live/reconnecting/offline as the event stream last said (null before its first event). */
     streamStatus: events.status,
     start,
     stop,

@@ -92,7 +92,10 @@ describe('going live', () => {
     await t.publisher.stop();
 
     expect(t.server.deletes().map((r) => r.url)).toEqual(['http://127.0.0.1:8080/whip/sessions/s1']);
-    // The PeerConnection closes only after the DELETE: a close first looks like a network loss.
+    // A WHIP session URL needs the stream key it was opened with.
+    expect(t.server.deletes()[0]!.headers.Authorization).toBe(`Bearer ${t.server.posts()[0]!.headers.Authorization!.slice('Bearer '.length)}`);
+    expect(t.server.deletes()[0]!.headers.Authorization).toMatch(/^Bearer glint_sk_/);
+    // The PeerConnection closes only after the DELETE.
     expect(t.log.filter((line) => line === 'DELETE /whip/sessions/s1' || line === 'close pc1')).toEqual([
       'DELETE /whip/sessions/s1',
       'close pc1',
@@ -147,7 +150,9 @@ describe('reconnecting', () => {
 
     t.peers.last.setState('failed');
     expect(t.publisher.status.value).toBe('reconnecting');
-    expect(t.peers.created[0]!.closed).toBe(true);
+    // Closing it now would tell the server (DTLS close_notify) that the broadcast is over:
+    // it stays open until the server has handed its session over to the next one.
+    expect(t.peers.created[0]!.closed).toBe(false);
 
     await vi.advanceTimersByTimeAsync(999);
     expect(t.server.posts()).toHaveLength(1);
@@ -160,6 +165,7 @@ describe('reconnecting', () => {
     const second = t.peers.last;
     expect(second).not.toBe(t.peers.created[0]);
     expect(second.transceivers.map((x) => x.sender.track)).toEqual([video, audio]);
+    expect(t.peers.created[0]!.closed).toBe(true);
 
     second.setState('connected');
     expect(t.publisher.status.value).toBe('live');

@@ -69,6 +69,14 @@ export function createPublisher(deps: PublisherDeps) {
   let conn: Connection | null = null;
   /** The session of the connection that failed: the next POST replaces it. */
   let staleSessionUrl: string | null = null;
+  /**
+   * PeerConnections that failed, kept open until the server has handed their session over
+   * (or we stop): closing one sends a DTLS close_notify, which the server takes as the
+   * broadcaster saying goodbye and ends the broadcast for everyone.
+   */
+  let retired: Connection[] = [];
+  /** The stream key the sessions were opened with: their DELETE presents it too. */
+  let sessionKey: string | undefined;
   /** Bumped by goLive/stop/close: async work of an older run drops its results. */
   let run = 0;
   let wasLive = false;
@@ -115,6 +123,7 @@ export function createPublisher(deps: PublisherDeps) {
     try {
       const key = await deps.streamKey();
       if (mine !== run) return;
+      sessionKey = key;
 
       const pc = deps.createPeerConnection({ bundlePolicy: 'max-bundle', iceServers });
       const video = pc.addTransceiver(media.videoTrack.peek() ?? 'video', { direction: 'sendonly' });
@@ -136,10 +145,11 @@ export function createPublisher(deps: PublisherDeps) {
       const url = staleSessionUrl ? replacingUrl(deps.whipUrl, staleSessionUrl) : deps.whipUrl;
       const answer = await publishOffer(deps.fetch, url, key, sdp);
       staleSessionUrl = null;
+      closeRetired(); // the server ended their sessions quietly: closing them now says nothing
       c.sessionUrl = answer.sessionUrl;
       if (mine !== run || conn !== c) {
         // Stopped while the POST was on its way: end the session it created.
-        void deleteSession(deps.fetch, answer.sessionUrl, { timeoutMs: deleteTimeoutMs });
+        void deleteSession(deps.fetch, answer.sessionUrl, { timeoutMs: deleteTimeoutMs, bearer: key });
         return;
       }
       if (answer.iceServers.length > 0) iceServers = answer.iceServers;
@@ -188,7 +198,8 @@ export function createPublisher(deps: PublisherDeps) {
   function fail(mine: number, c: Connection | null, err: unknown): void {
     if (mine !== run || (c && conn !== c)) return;
     if (c) {
-      discard(c);
+      clearTimers(c);
+      retired.push(c);
       if (c.sessionUrl) staleSessionUrl = c.sessionUrl;
     }
     conn = null;
@@ -198,7 +209,8 @@ export function createPublisher(deps: PublisherDeps) {
       stopStats();
       const stale = staleSessionUrl;
       staleSessionUrl = null;
-      if (stale) void deleteSession(deps.fetch, stale, { timeoutMs: deleteTimeoutMs });
+      const ended = stale ? deleteSession(deps.fetch, stale, { timeoutMs: deleteTimeoutMs, bearer: sessionKey }) : Promise.resolve(true);
+      void ended.then(closeRetired);
       batch(() => {
         status.value = 'error';
         error.value = describeError(err);
@@ -224,6 +236,12 @@ export function createPublisher(deps: PublisherDeps) {
     c.disconnectTimer = null;
   }
 
+  function closeRetired(): void {
+    const old = retired;
+    retired = [];
+    for (const r of old) discard(r);
+  }
+
   function discard(c: Connection): void {
     clearTimers(c);
     try {
@@ -234,9 +252,9 @@ export function createPublisher(deps: PublisherDeps) {
   }
 
   /**
-   * Ends the sessions and then closes the PeerConnection. DELETE first: a closed
-   * PeerConnection looks like a network loss to the server, which then keeps the stream
-   * live for its reconnect grace period instead of taking it offline at once.
+   * Ends the sessions (DELETE with the stream key), then closes the PeerConnections. Either
+   * alone would end the broadcast; the DELETE first lets the server answer before the
+   * connection goes.
    */
   function endConnection(keepalive: boolean): Promise<void> {
     run += 1;
@@ -248,9 +266,10 @@ export function createPublisher(deps: PublisherDeps) {
     const urls = [c?.sessionUrl, staleSessionUrl].filter((u): u is string => !!u);
     staleSessionUrl = null;
     if (c) clearTimers(c);
-    const opts = keepalive ? { keepalive, timeoutMs: deleteTimeoutMs } : { timeoutMs: deleteTimeoutMs };
+    const opts = { timeoutMs: deleteTimeoutMs, bearer: sessionKey, ...(keepalive ? { keepalive } : {}) };
     return Promise.all(urls.map((url) => deleteSession(deps.fetch, url, opts))).then(() => {
       if (c) discard(c);
+      closeRetired();
     });
   }
 

@@ -1,13 +1,8 @@
 import { batch, signal } from '@preact/signals';
+import { STREAM_EVENT_TYPES, type StreamEvent, type StreamStatus } from '../../../protocol/api.ts';
 
 /** What `GET /streams/:id/events` sends (docs/api.md). */
-export type StreamEventMessage =
-  | { type: 'live' }
-  | { type: 'offline' }
-  | { type: 'active' }
-  | { type: 'inactive' }
-  | { type: 'viewercount'; viewercount: number }
-  | { type: 'error'; message: string };
+export type StreamEventMessage = StreamEvent;
 
 /** The part of EventSource the model uses (a fake in tests). */
 export interface EventSourceLike {
@@ -17,17 +12,15 @@ export interface EventSourceLike {
 
 export type OpenEventSource = (url: string) => EventSourceLike;
 
-const EVENT_TYPES = ['live', 'offline', 'active', 'inactive', 'viewercount', 'error'] as const;
-
 export type StreamEvents = ReturnType<typeof createStreamEvents>;
 
 /**
- * A stream's server-sent events as signals: live/offline, media active or not, viewers,
+ * A stream's server-sent events as signals: live/reconnecting/offline, media active or not, viewers,
  * the last error the server reported about the publisher. EventSource reconnects by
  * itself; the server sends the current state first on every (re)connection.
  */
 export function createStreamEvents(deps: { url: string; open: OpenEventSource }) {
-  const status = signal<'live' | 'offline' | null>(null);
+  const status = signal<StreamStatus | null>(null);
   const active = signal<boolean | null>(null);
   const viewers = signal<number | null>(null);
   const lastError = signal<string | null>(null);
@@ -42,6 +35,9 @@ export function createStreamEvents(deps: { url: string; open: OpenEventSource })
         case 'live':
           status.value = 'live';
           lastError.value = null;
+          break;
+        case 'reconnecting':
+          status.value = 'reconnecting';
           break;
         case 'offline':
           status.value = 'offline';
@@ -70,7 +66,7 @@ export function createStreamEvents(deps: { url: string; open: OpenEventSource })
     es.addEventListener('open', () => {
       if (source === es) connected.value = true;
     });
-    for (const type of EVENT_TYPES) {
+    for (const type of STREAM_EVENT_TYPES) {
       es.addEventListener(type, (event) => {
         if (source !== es) return;
         const data = (event as MessageEvent).data;
@@ -100,7 +96,7 @@ export function createStreamEvents(deps: { url: string; open: OpenEventSource })
   return { status, active, viewers, lastError, connected, start, close, subscribe };
 }
 
-function parse(type: (typeof EVENT_TYPES)[number], data: unknown): StreamEventMessage | null {
+function parse(type: (typeof STREAM_EVENT_TYPES)[number], data: unknown): StreamEventMessage | null {
   let body: Record<string, unknown> = {};
   if (typeof data === 'string' && data !== '') {
     try {

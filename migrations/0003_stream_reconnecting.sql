@@ -1,0 +1,2 @@
+ALTER TABLE "streams" DROP CONSTRAINT "streams_status_check";--> statement-breakpoint
+ALTER TABLE "streams" ADD CONSTRAINT "streams_status_check" CHECK ("streams"."status" in ('offline', 'live', 'reconnecting'));
