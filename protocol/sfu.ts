@@ -41,6 +41,8 @@ export interface ProducerInfo {
 }
 
 export interface WorkerStats {
+  /** When the worker took these figures (ms since the epoch, its clock). */
+  sampledAt: number;
   routers: number;
   publishers: number;
   viewers: number;
@@ -123,6 +125,11 @@ export interface SfuEvents {
   peerClosed: { peerId: PeerId; routerId: RouterId; role: PeerRole; reason: PeerCloseReason; message: string };
   /** The publisher's media started or stopped flowing (after a blip, or a reconnect). */
   mediaFlowing: { routerId: RouterId; flowing: boolean };
+  /**
+   * The worker's counters, pushed every second: readers (metrics, benchmarks) take the latest
+   * instead of asking, so a worker busy forwarding never makes them wait or time out.
+   */
+  stats: WorkerStats;
 }
 
 export type SfuMethod = keyof SfuMethods;

@@ -9,6 +9,7 @@ import { SfuError } from './router.ts';
 import { SfuWorker } from './worker.ts';
 
 const settings = JSON.parse(process.env.GLINT_WORKER_SETTINGS ?? '{}') as WorkerSettings;
+const STATS_EVERY_MS = 1000;
 
 function send(message: ChannelMessage): void {
   if (process.connected) process.send!(message);
@@ -69,3 +70,4 @@ process.on('disconnect', shutdown);
 process.on('SIGTERM', shutdown);
 
 emit('ready', { pid: process.pid, port: settings.port, address: settings.bindAddress });
+setInterval(() => emit('stats', worker.stats()), STATS_EVERY_MS).unref();

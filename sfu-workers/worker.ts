@@ -139,8 +139,10 @@ export class SfuWorker {
     }
   }
 
-  private stats(): WorkerStats {
+  /** The worker's counters now (also pushed every second as the `stats` event). */
+  stats(): WorkerStats {
     const s: WorkerStats = {
+      sampledAt: Date.now(),
       routers: this.routers.size, publishers: 0, viewers: 0,
       packetsIn: this.closedPacketsIn, packetsOut: this.closedPacketsOut,
       nacksAnswered: this.closedNacks, keyframeRequests: this.closedKeyframes,

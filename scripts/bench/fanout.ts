@@ -3,16 +3,78 @@
  * (fanout-load.ts) publishes ~157 packets/s of 1200-byte RTP (1.5 Mbit/s) and adds
  * viewers in steps; for each step this prints the worker's forwarded packets per
  * CPU-second, loss seen by viewers, added forwarding delay and worker memory per viewer.
+ * Figures come from the counters the worker pushes every second (no request that a worker
+ * busy forwarding could leave unanswered). First it prints the machine (cores, load
+ * average) and a baseline measured in the same run — one bare node-datachannel peer's
+ * packets per CPU-second (relay-baseline.ts) — so a figure compares across machines as a
+ * ratio to it.
  *   BENCH_STEPS=50,100,200,300,400,500 BENCH_SECONDS=10 npm run bench:fanout
  */
+import { fork } from 'node:child_process';
+import { availableParallelism, loadavg } from 'node:os';
+import nodeDataChannel from 'node-datachannel';
+import type { WorkerStats } from '../../protocol/sfu.ts';
+import type { WorkerHandle } from '../../server/sfu/worker-pool.ts';
 import { startTestServer } from '../../test/helpers/server.ts';
 import { ask, startLoad } from './load-process.ts';
+
+const TSX = import.meta.resolve('tsx');
 
 const steps = (process.env.BENCH_STEPS ?? '50,100,200,300,400,500,600').split(',').map(Number);
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 
+/** The worker's next pushed figures (they come every second; a busy worker's come late, stamped when taken). */
+function nextStats(worker: WorkerHandle, timeoutMs = 60_000): Promise<WorkerStats> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => (off(), reject(new Error(`no stats from the worker within ${timeoutMs} ms`))), timeoutMs);
+    const off = worker.channel.on('stats', (s) => {
+      clearTimeout(timer);
+      off();
+      resolve(s);
+    });
+  });
+}
+
+function loadAverage(): string {
+  return loadavg().map((l) => l.toFixed(2)).join(' ');
+}
+
+/** One bare node-datachannel peer sending RTP to another (relay-baseline.ts): packets per CPU-second of the sender. */
+async function baseline(): Promise<{ pps: number; usPerPacket: number; packets: number }> {
+  const { PeerConnection, Video } = nodeDataChannel;
+  const rx = new PeerConnection('baseline-rx', { iceServers: [], bindAddress: '127.0.0.1' });
+  const video = new Video('0', 'RecvOnly');
+  video.addH264Codec(96);
+  const track = rx.addTrack(video);
+  track.onMessage(() => {});
+  const child = fork(new URL('./relay-baseline.ts', import.meta.url).pathname, [], { execArgv: ['--import', TSX] });
+  try {
+    const { offer } = await new Promise<{ offer: string }>((resolve) => child.once('message', resolve as never));
+    const gathered = new Promise<void>((resolve) => rx.onGatheringStateChange((st) => st === 'complete' && resolve()));
+    rx.setRemoteDescription(offer, 'offer');
+    await gathered;
+    child.send({ answer: rx.localDescription()!.sdp });
+    const { result } = await new Promise<{ result: { packets: number; seconds: number; cpuSeconds: number } }>((resolve, reject) => {
+      child.once('message', resolve as never);
+      child.once('exit', (code) => reject(new Error(`baseline sender exited (${code})`)));
+    });
+    return { pps: result.packets / result.cpuSeconds, usPerPacket: (1e6 * result.cpuSeconds) / result.packets, packets: result.packets };
+  } finally {
+    rx.close();
+    child.kill();
+  }
+}
+
 async function main(): Promise<void> {
-  const server = await startTestServer({ config: { log: { level: 'warn' }, rtc: { maxPeersPerWorker: 5000, connectTimeoutSeconds: 30 } } });
+  console.log(`machine: ${availableParallelism()} cores, load average ${loadAverage()} (1/5/15 min), node ${process.version}`);
+  const base = await baseline();
+  console.log(`baseline: one bare node-datachannel peer sends ${Math.round(base.pps)} RTP packets per CPU-second (${base.usPerPacket.toFixed(1)} µs each, ${base.packets} packets of 1200 B)`);
+
+  // The load process pauses its publisher while viewers join (minutes at high counts): the
+  // server must not take that silence for a lost encoder.
+  const server = await startTestServer({
+    config: { log: { level: 'warn' }, rtc: { maxPeersPerWorker: 5000, connectTimeoutSeconds: 30, viewerConnectTimeoutSeconds: 30, publisherIdleTimeoutSeconds: 3600 } },
+  });
   const api = async (method: string, path: string, body?: unknown, token?: string) =>
     (await fetch(server.url + path, { method, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: body ? JSON.stringify(body) : undefined })).json();
   const reg = await api('POST', '/auth/register', { username: 'bench', email: 'bench@example.com', password: 'fan out many viewers' });
@@ -22,12 +84,12 @@ async function main(): Promise<void> {
   const { load, ready } = await startLoad(new URL('./fanout-load.ts', import.meta.url), { BENCH_URL: server.url, BENCH_KEY: s.streamKey, BENCH_STREAM: s.stream.id });
   if (!ready.ok) throw new Error('load process failed');
   await new Promise((r) => setTimeout(r, 1000));
-  const idle = await worker.channel.request('getStats', {});
+  const idle = await nextStats(worker);
   const rssBase = idle.rssBytes;
 
   console.log(`fan-out of one stream (157 packets/s x 1200 B = 1.5 Mbit/s per viewer), one sfu-worker, ${seconds} s per step`);
   console.log('(viewer loss: sequence gaps over every fourth viewer, and how many of them saw any; probes: 8 viewers that also time every packet)');
-  console.log('viewers  fwd pkt/s  worker CPU  pkt per CPU-s  viewer loss  probe loss  delay p50/p95 ms  worker RSS  per viewer (slope)');
+  console.log('viewers  fwd pkt/s  worker CPU  pkt per CPU-s  (x baseline)  viewer loss  probe loss  delay p50/p95 ms  worker RSS  per viewer (slope)  load avg');
   let viewers = 0;
   let prev = { viewers: 0, rss: rssBase };
   for (const target of steps) {
@@ -43,12 +105,12 @@ async function main(): Promise<void> {
     // Let the publisher's keyframe requests and the viewers' first packets settle.
     await new Promise((r) => setTimeout(r, 2000));
     const before = await ask(load, { cmd: 'reset' });
-    const w0 = await worker.channel.request('getStats', {});
-    const t0 = performance.now();
+    const w0 = await nextStats(worker);
     await new Promise((r) => setTimeout(r, seconds * 1000));
-    const w1 = await worker.channel.request('getStats', {});
+    const w1 = await nextStats(worker);
     const after = await ask(load, { cmd: 'sample' });
-    const elapsed = (performance.now() - t0) / 1000;
+    // The worker stamped both samples itself: the interval between them, not our waiting.
+    const elapsed = (w1.sampledAt - w0.sampledAt) / 1000;
     const cpu = (w1.cpuUserMicros + w1.cpuSystemMicros - w0.cpuUserMicros - w0.cpuSystemMicros) / 1e6;
     const forwarded = w1.packetsOut - w0.packetsOut;
     // Loss: sequence gaps seen by the observed viewers, over what they received plus missed.
@@ -60,9 +122,9 @@ async function main(): Promise<void> {
     const loadCpu = (after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system) / 1e6 / elapsed;
     const probeLoss = after.probePackets ? (100 * after.probeLost) / (after.probePackets + after.probeLost) : 0;
     console.log(
-      `${String(viewers).padStart(7)}  ${String(Math.round(forwarded / elapsed)).padStart(9)}  ${((100 * cpu) / elapsed).toFixed(0).padStart(9)}%  ${String(Math.round(forwarded / cpu)).padStart(13)}  ` +
+      `${String(viewers).padStart(7)}  ${String(Math.round(forwarded / elapsed)).padStart(9)}  ${((100 * cpu) / elapsed).toFixed(0).padStart(9)}%  ${String(Math.round(forwarded / cpu)).padStart(13)}  ${`(${(forwarded / cpu / base.pps).toFixed(2)})`.padStart(12)}  ` +
         `${lossPct.toFixed(2).padStart(8)}% (${lossy} of ${observed.length})  ${probeLoss.toFixed(2).padStart(9)}%  ${after.delayP50.toFixed(1).padStart(7)} / ${after.delayP95.toFixed(1).padEnd(7)}  ` +
-        `${(w1.rssBytes / 1048576).toFixed(0).padStart(6)} MB  ${((w1.rssBytes - rssBase) / viewers / 1024).toFixed(0).padStart(6)} KB (${((w1.rssBytes - prev.rss) / (viewers - prev.viewers) / 1024).toFixed(0)} KB)  [load process CPU ${(loadCpu * 100).toFixed(0)}%]`,
+        `${(w1.rssBytes / 1048576).toFixed(0).padStart(6)} MB  ${((w1.rssBytes - rssBase) / viewers / 1024).toFixed(0).padStart(6)} KB (${((w1.rssBytes - prev.rss) / (viewers - prev.viewers) / 1024).toFixed(0)} KB)  ${loadAverage().split(' ')[0]}  [load process CPU ${(loadCpu * 100).toFixed(0)}%]`,
     );
     prev = { viewers, rss: w1.rssBytes };
     if (probeLoss > 0.5 || lossPct > 0.5) {
@@ -73,6 +135,9 @@ async function main(): Promise<void> {
   load.send({ cmd: 'exit' });
   await new Promise((r) => load.once('exit', r));
   await server.stop();
+  // Again at the end: a machine that got busier (or quieter) meanwhile shows here.
+  const after = await baseline();
+  console.log(`baseline again: ${Math.round(after.pps)} packets per CPU-second (${after.usPerPacket.toFixed(1)} µs each); load average ${loadAverage()}`);
 }
 
 main().catch((err) => {

@@ -1,5 +1,5 @@
 /**
- * Prometheus metrics of the media plane, read from the workers when /metrics is scraped.
+ * Prometheus metrics of the media plane, from the figures the workers push every second.
  */
 import { Counter, Gauge } from 'prom-client';
 import type { WorkerStats } from '../../protocol/sfu.ts';
@@ -32,31 +32,17 @@ export function registerSfuMetrics(metrics: Metrics, pool: WorkerPool, media: Me
     },
   });
 
-  // One getStats round per scrape, shared by every per-worker gauge (they collect in parallel).
-  let snapshot: { at: number; stats: Promise<Array<{ worker: string; stats: WorkerStats | null }>> } | undefined;
-  const workerStats = () => {
-    if (!snapshot || Date.now() - snapshot.at > 500) {
-      snapshot = {
-        at: Date.now(),
-        stats: Promise.all(
-          pool.all().map(async (w) => ({
-            worker: String(w.id),
-            stats: await w.channel.request('getStats', {}, { timeoutMs: 1000 }).catch(() => null),
-          })),
-        ),
-      };
-    }
-    return snapshot.stats;
-  };
+  // The figures each worker pushed last (at most a second old): a scrape never waits for a
+  // worker that is busy forwarding, and a restarted worker reports nothing until it has.
   const perWorker = (name: string, help: string, pick: (s: WorkerStats) => number) =>
     new Gauge({
       name,
       help,
       labelNames: ['worker'],
       registers,
-      async collect() {
+      collect() {
         this.reset();
-        for (const { worker, stats } of await workerStats()) if (stats) this.set({ worker }, pick(stats));
+        for (const w of pool.all()) if (w.ready && w.stats) this.set({ worker: String(w.id) }, pick(w.stats));
       },
     });
   perWorker('glint_sfu_rtp_packets_received', 'RTP packets received from publishers since the worker started.', (s) => s.packetsIn);

@@ -6,7 +6,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import type { SfuEvent, SfuEvents, WorkerSettings } from '../../protocol/sfu.ts';
+import type { SfuEvent, SfuEvents, WorkerSettings, WorkerStats } from '../../protocol/sfu.ts';
 import type { Logger } from '../logger.ts';
 import { WorkerChannel } from './worker-channel.ts';
 
@@ -30,6 +30,8 @@ export interface WorkerHandle {
   load: number;
   /** Increases with every restart: sessions remember the generation they were placed on. */
   generation: number;
+  /** The worker's latest counters (it pushes them every second); undefined until the first. */
+  stats: WorkerStats | undefined;
 }
 
 const WORKER_MAIN = fileURLToPath(new URL('../../sfu-workers/main.ts', import.meta.url));
@@ -47,7 +49,7 @@ export class WorkerPool {
   async start(): Promise<void> {
     const starts: Promise<void>[] = [];
     for (let i = 0; i < this.o.count; i++) {
-      const handle = { id: i, port: this.o.portBase + i, ready: false, load: 0, generation: 0 } as WorkerHandle;
+      const handle = { id: i, port: this.o.portBase + i, ready: false, load: 0, generation: 0, stats: undefined } as WorkerHandle;
       this.workers.push(handle);
       starts.push(this.spawn(handle));
     }
@@ -113,7 +115,11 @@ export class WorkerPool {
     handle.child = child;
     handle.channel = new WorkerChannel(child);
     for (const { event, listener } of this.eventListeners) handle.channel.on(event, listener);
+    handle.channel.on('stats', (stats) => {
+      if (handle.child === child) handle.stats = stats;
+    });
     handle.ready = false;
+    handle.stats = undefined;
     const log = this.o.log.child({ worker: handle.id, pid: child.pid });
     for (const stream of [child.stdout, child.stderr]) {
       if (!stream) continue;

@@ -233,10 +233,14 @@ describe('WHEP', () => {
     });
     await reader.cancel();
 
-    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    // Worker figures are pushed every second: wait for one that counts this viewer's packets.
+    let metrics = '';
+    await until(async () => {
+      metrics = await (await fetch(`${server.url}/metrics`)).text();
+      return Number(/glint_sfu_rtp_packets_sent\{worker="0"\} (\d+)/.exec(metrics)?.[1]) > 20;
+    });
     expect(metrics).toMatch(/glint_webrtc_sessions\{kind="whep"\} 1/);
     expect(metrics).toMatch(/glint_sfu_workers_ready 1/);
-    expect(Number(/glint_sfu_rtp_packets_sent\{worker="0"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThan(20);
 
     expect((await fetch(server.url + location, { method: 'DELETE' })).status).toBe(200);
     expect((await fetch(server.url + location, { method: 'DELETE' })).status).toBe(200);
