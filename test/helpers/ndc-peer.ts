@@ -144,3 +144,24 @@ export class SyntheticH264 {
     return b;
   }
 }
+
+/**
+ * Sends synthetic H.264 on `track` every `everyMs` (one packet, one frame) until stopped;
+ * packets sent before the track opens (a moment after the connection) are skipped.
+ */
+export function sendSynthetic(track: Track, options: { ssrc?: number; keyframeEvery?: number; everyMs?: number } = {}): { stop(): void; paused: boolean } {
+  const gen = new SyntheticH264(options.ssrc ?? 0x11111111, 1200, options.keyframeEvery ?? 60);
+  const sender = {
+    paused: false,
+    stop: () => clearInterval(timer),
+  };
+  const timer = setInterval(() => {
+    if (sender.paused) return;
+    try {
+      track.sendMessageBinary(gen.next(performance.now(), true));
+    } catch {
+      // not open yet, or closed by the test
+    }
+  }, options.everyMs ?? 10);
+  return sender;
+}

@@ -6,14 +6,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, createStreamer } from '../helpers/http.ts';
-import { connect, createPublisherPeer, createViewerPeer, SyntheticH264, type ClientPeer } from '../helpers/ndc-peer.ts';
+import { connect, createPublisherPeer, createViewerPeer, sendSynthetic, type ClientPeer } from '../helpers/ndc-peer.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { until } from '../helpers/wait.ts';
 
 let server: TestServer;
 let call: ReturnType<typeof api>;
 const peers: ClientPeer[] = [];
-const timers: NodeJS.Timeout[] = [];
+const senders: Array<{ stop(): void }> = [];
 
 function sdpPost(path: string, sdp: string, headers: Record<string, string> = {}) {
   return fetch(server.url + path, { method: 'POST', headers: { 'content-type': 'application/sdp', ...headers }, body: sdp });
@@ -27,17 +27,9 @@ async function publish(key: string, replaces?: string) {
   expect(res.status).toBe(201);
   const location = res.headers.get('location')!;
   await connect(pub, await res.text());
-  const gen = new SyntheticH264(0x11111111, 1200, 30);
-  let sending = true;
-  timers.push(setInterval(() => {
-    if (!sending) return;
-    try {
-      pub.video!.sendMessageBinary(gen.next(performance.now(), true));
-    } catch {
-      // closed
-    }
-  }, 10));
-  return { pub, location, id: location.split('/').pop()!, pause: () => (sending = false) };
+  const sender = sendSynthetic(pub.video!, { keyframeEvery: 30 });
+  senders.push(sender);
+  return { pub, location, id: location.split('/').pop()!, pause: () => (sender.paused = true) };
 }
 
 async function status(streamId: string): Promise<string> {
@@ -65,7 +57,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  timers.forEach(clearInterval);
+  senders.forEach((t) => t.stop());
   peers.forEach((p) => p.close());
   await server?.stop();
 });
@@ -116,9 +108,10 @@ describe('a failed publisher connection', () => {
       peers.push(pub);
       const res = await fetch(`${short.url}/whip`, { method: 'POST', headers: { 'content-type': 'application/sdp', authorization: `Bearer ${s.streamKey}` }, body: pub.offer });
       await connect(pub, await res.text());
-      const gen = new SyntheticH264(0x11111111);
-      for (let i = 0; i < 20; i++) pub.video!.sendMessageBinary(gen.next(performance.now(), true));
+      // Some media, then silence for good.
+      const sending = sendSynthetic(pub.video!);
       await until('live', async () => ((await c('GET', `/streams/${s.streamId}`)).body.stream.status === 'live' ? true : undefined));
+      sending.stop();
       await until('reconnecting', async () => ((await c('GET', `/streams/${s.streamId}`)).body.stream.status === 'reconnecting' ? true : undefined), 10_000);
       await until('offline', async () => ((await c('GET', `/streams/${s.streamId}`)).body.stream.status === 'offline' ? true : undefined), 10_000);
       const viewer = await createViewerPeer();

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStreamer } from '../helpers/http.ts';
-import { connect, createPublisherPeer, createViewerPeer, SyntheticH264, type ClientPeer } from '../helpers/ndc-peer.ts';
+import { connect, createPublisherPeer, createViewerPeer, sendSynthetic, type ClientPeer } from '../helpers/ndc-peer.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { until } from '../helpers/wait.ts';
 
@@ -15,7 +15,7 @@ let streamId: string;
 /** An offer with no candidates: the server can never reach it, so its session never connects. */
 let junkOffer: string;
 const peers: ClientPeer[] = [];
-let timer: NodeJS.Timeout | undefined;
+let sender: { stop(): void } | undefined;
 
 function view(offer: string, from: string) {
   return fetch(`${server.url}/whep/${streamId}`, { method: 'POST', headers: { 'content-type': 'application/sdp', 'x-forwarded-for': from }, body: offer });
@@ -56,14 +56,13 @@ beforeAll(async () => {
   peers.push(pub);
   const res = await fetch(`${server.url}/whip`, { method: 'POST', headers: { 'content-type': 'application/sdp', authorization: `Bearer ${s.streamKey}` }, body: pub.offer });
   await connect(pub, await res.text());
-  const gen = new SyntheticH264(0x11111111, 1200, 30);
-  timer = setInterval(() => pub.video!.sendMessageBinary(gen.next(performance.now(), true)), 10);
+  sender = sendSynthetic(pub.video!, { keyframeEvery: 30 });
   junkOffer = (await createViewerPeer()).offer;
   await until('the stream to be active', () => (server.app.media.isActive(streamId as never) ? true : undefined));
 });
 
 afterAll(async () => {
-  clearInterval(timer);
+  sender?.stop();
   peers.forEach((p) => p.close());
   await server?.stop();
 });

@@ -5,13 +5,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { api } from '../helpers/http.ts';
-import { connect, createPublisherPeer, createViewerPeer, SyntheticH264, type ClientPeer } from '../helpers/ndc-peer.ts';
+import { connect, createPublisherPeer, createViewerPeer, sendSynthetic, type ClientPeer } from '../helpers/ndc-peer.ts';
 
 let server: TestServer;
 let call: ReturnType<typeof api>;
 let token: string;
 const peers: ClientPeer[] = [];
-const timers: NodeJS.Timeout[] = [];
+const senders: Array<{ stop(): void }> = [];
 
 async function newStream(title: string) {
   const res = await call('POST', '/streams', { token, json: { title } });
@@ -29,14 +29,7 @@ async function publish(key: string) {
   const res = await sdpPost('/whip', pub.offer, { authorization: `Bearer ${key}` });
   expect(res.status).toBe(201);
   await connect(pub, await res.text());
-  const gen = new SyntheticH264(0x11111111);
-  timers.push(setInterval(() => {
-    try {
-      pub.video!.sendMessageBinary(gen.next(performance.now(), true));
-    } catch {
-      // closed by the test
-    }
-  }, 10));
+  senders.push(sendSynthetic(pub.video!));
   return { pub, res };
 }
 
@@ -66,7 +59,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  timers.forEach(clearInterval);
+  senders.forEach((t) => t.stop());
   peers.forEach((p) => p.close());
   await server?.stop();
 });

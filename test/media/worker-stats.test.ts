@@ -5,13 +5,13 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createStreamer } from '../helpers/http.ts';
-import { connect, createPublisherPeer, SyntheticH264, type ClientPeer } from '../helpers/ndc-peer.ts';
+import { connect, createPublisherPeer, sendSynthetic, type ClientPeer } from '../helpers/ndc-peer.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { until } from '../helpers/wait.ts';
 
 let server: TestServer;
 let pub: ClientPeer;
-let timer: NodeJS.Timeout;
+let sender: { stop(): void } | undefined;
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -19,12 +19,11 @@ beforeAll(async () => {
   pub = await createPublisherPeer({ audio: false });
   const res = await fetch(`${server.url}/whip`, { method: 'POST', headers: { 'content-type': 'application/sdp', authorization: `Bearer ${s.streamKey}` }, body: pub.offer });
   await connect(pub, await res.text());
-  const gen = new SyntheticH264(0x11111111);
-  timer = setInterval(() => pub.video!.sendMessageBinary(gen.next(performance.now(), true)), 10);
+  sender = sendSynthetic(pub.video!);
 });
 
 afterAll(async () => {
-  clearInterval(timer);
+  sender?.stop();
   pub?.close();
   await server?.stop();
 });
