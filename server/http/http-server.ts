@@ -148,7 +148,7 @@ export class HttpServer {
       if (state.aborted || state.done) {
         // The client left before the answer: a stream is started on a closed sink, so what
         // its handler took (a slot, a subscription) is given back by its onClose.
-        if (reply.stream) this.openStream(res, state, reply.stream);
+        if (reply.stream && state.aborted) this.openStream(res, state, reply.stream);
         return;
       }
       const outHeaders: Record<string, string> = { ...SECURITY_HEADERS, 'X-Request-Id': requestId, ...this.corsHeaders(headers), ...(reply.headers ?? {}) };
