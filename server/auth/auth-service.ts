@@ -12,6 +12,7 @@ import type { RefreshTokensRepo } from '../db/refresh-tokens-repo.ts';
 import { burnPasswordCheck, hashPassword, passwordWeakness, verifyPassword } from './passwords.ts';
 import { AccessTokens, hashToken, newRefreshToken, successorToken, type AccessClaims } from './tokens.ts';
 import type { LoginThrottle } from './login-throttle.ts';
+import { bearerToken } from '../http/bearer.ts';
 
 export interface AuthServiceOptions {
   users: UsersRepo;
@@ -121,9 +122,9 @@ export class AuthService {
   /** Resolves the caller from an Authorization header; throws AuthError when absent or bad. */
   async authenticate(authorization: string | undefined): Promise<AccessClaims> {
     if (!authorization) throw new AuthError('UNAUTHENTICATED', 'Log in first: this needs an access token (Authorization: Bearer ...).');
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    if (!m) throw new AuthError('TOKEN_INVALID', 'The Authorization header must be "Bearer <access token>".');
-    return this.o.accessTokens.verify(m[1]!);
+    const token = bearerToken(authorization);
+    if (!token) throw new AuthError('TOKEN_INVALID', 'The Authorization header must be "Bearer <access token>".');
+    return this.o.accessTokens.verify(token);
   }
 
   async me(userId: UserId): Promise<Me> {

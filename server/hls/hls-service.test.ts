@@ -73,4 +73,16 @@ describe('HlsService blocking reload', () => {
     expect((err as AppError).status).toBe(503);
     expect(Date.now() - t0).toBeLessThan(1_000);
   });
+
+  it('answers held requests (and every later one) 404 when the stream is deleted', async () => {
+    // Held up to 60 s otherwise: past the test's timeout, so only a prompt answer passes.
+    const { hls, rec } = service(20);
+    addPart(rec, 0, 0);
+    const held = hls.playlist(STREAM, 'index.m3u8', new URLSearchParams('_HLS_msn=1')).catch((e: unknown) => e);
+    hls.remove(STREAM);
+    expect((await held as AppError).code).toBe('MEDIA_NOT_FOUND');
+    const later = await hls.playlist(STREAM, 'master.m3u8', new URLSearchParams()).catch((e: unknown) => e);
+    expect((later as AppError).code).toBe('MEDIA_NOT_FOUND');
+    hls.close();
+  });
 });

@@ -248,7 +248,8 @@ export class HlsService {
     if (part !== undefined && part > Math.ceil(this.o.targetDurationSeconds / this.o.partTargetSeconds) * 2) {
       throw new BadRequestError('INVALID_QUERY', `_HLS_part ${part} is beyond the parts a segment can have.`);
     }
-    const ok = await rec.wait(() => this.closed || playlist.has(msn, part), this.o.targetDurationSeconds * 3_000);
+    const ok = await rec.wait(() => this.closed || this.removed.has(rec.streamId) || playlist.has(msn, part), this.o.targetDurationSeconds * 3_000);
+    if (this.removed.has(rec.streamId)) throw notFound();
     if (!ok || this.closed) {
       throw new UnavailableError('SERVICE_UNAVAILABLE', 'The requested part did not appear in time; reload the playlist.', { headers: { 'Retry-After': '1' } });
     }
@@ -268,7 +269,7 @@ export class HlsService {
     if (seq <= r.playlist.partSeq) return;
     if (seq > r.playlist.partSeq + PARTS_AHEAD) throw notFound();
     const ok = await rec.wait(() => this.closed || rec.ended || seq <= r.playlist.partSeq, this.o.targetDurationSeconds * 3_000);
-    if (!ok || this.closed || seq > r.playlist.partSeq) throw notFound();
+    if (!ok || this.closed || this.removed.has(rec.streamId) || seq > r.playlist.partSeq) throw notFound();
   }
 
   private async readText(streamId: StreamId, recordingId: string, name: string): Promise<string> {

@@ -199,13 +199,13 @@ export class MediaService {
 
   /**
    * DELETE on a session URL. Ending a WHIP session ends the broadcast; it needs the stream
-   * key (`authorization`), as the POST did. A session that ended moments ago is gone as
+   * key it was opened with, as the POST did. A session that ended moments ago is gone as
    * asked: 200, not 404.
    */
-  async end(id: string, kind: SessionKind, authorization: string | undefined): Promise<void> {
+  async end(id: string, kind: SessionKind, streamKey: string | undefined): Promise<void> {
     const live = this.sessions.get(id as PeerId);
     if (live && live.kind === kind) {
-      if (kind === 'whip') this.checkStreamKey(live.keyHash, authorization);
+      if (kind === 'whip') this.checkStreamKey(live.keyHash, streamKey);
       await this.closeSession(live);
       if (kind === 'whip') {
         this.log.info({ streamId: live.streamId, session: live.id }, 'publisher ended the stream');
@@ -215,13 +215,13 @@ export class MediaService {
     }
     const gone = this.ended.get(id as PeerId);
     if (!gone || gone.kind !== kind) throw new NotFoundError('SESSION_NOT_FOUND', 'This session does not exist (it ended, or the URL is wrong).');
-    if (kind === 'whip') this.checkStreamKey(gone.keyHash, authorization);
+    if (kind === 'whip') this.checkStreamKey(gone.keyHash, streamKey);
   }
 
   /** PATCH with an SDP fragment: trickled candidates (204) — ICE restarts are refused. */
-  async trickle(id: string, kind: SessionKind, fragment: string, ifMatch: string | undefined, authorization: string | undefined): Promise<void> {
+  async trickle(id: string, kind: SessionKind, fragment: string, ifMatch: string | undefined, streamKey: string | undefined): Promise<void> {
     const s = this.session(id, kind);
-    if (kind === 'whip') this.checkStreamKey(s.keyHash, authorization);
+    if (kind === 'whip') this.checkStreamKey(s.keyHash, streamKey);
     const frag = parseSdpFragment(fragment);
     if (!frag.ok) throw new AppError('SDP_MALFORMED', `The SDP fragment cannot be parsed: ${frag.reason}.`);
     const restart = ifMatch === '*' || (frag.iceUfrag !== undefined && frag.iceUfrag !== s.iceUfrag);
@@ -357,9 +357,8 @@ export class MediaService {
     }
   }
 
-  private checkStreamKey(keyHash: string | undefined, authorization: string | undefined): void {
-    const key = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
-    const given = key ? Buffer.from(this.o.streams.keyHash(key)) : undefined;
+  private checkStreamKey(keyHash: string | undefined, streamKey: string | undefined): void {
+    const given = streamKey ? Buffer.from(this.o.streams.keyHash(streamKey)) : undefined;
     const wanted = Buffer.from(keyHash ?? '');
     if (!given || given.length !== wanted.length || !timingSafeEqual(given, wanted)) {
       throw new AuthError('STREAM_KEY_INVALID', 'A WHIP session URL needs the stream key it was opened with (Authorization: Bearer <stream key>).', {

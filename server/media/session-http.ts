@@ -3,6 +3,7 @@
  * headers, the 201 answer, DELETE and PATCH on session URLs.
  */
 import type { Reply, RequestContext, Router } from '../http/router.ts';
+import { bearerToken } from '../http/bearer.ts';
 import type { MediaService, Session, SessionKind } from './media-service.ts';
 
 export interface IceServer {
@@ -60,13 +61,13 @@ export function sdpBody(ctx: RequestContext): string {
  */
 export function registerSessionRoutes(router: Router, kind: SessionKind, media: MediaService): void {
   router.delete(`/${kind}/sessions/:id`, async (ctx) => {
-    await media.end(ctx.params.id!, kind, ctx.headers.authorization);
+    await media.end(ctx.params.id!, kind, bearerToken(ctx.headers.authorization));
     return { status: 200, body: '', headers: { 'Content-Type': 'text/plain' } };
   });
   router.patch(
     `/${kind}/sessions/:id`,
     async (ctx) => {
-      await media.trickle(ctx.params.id!, kind, ctx.body.toString('utf8'), ctx.headers['if-match'], ctx.headers.authorization);
+      await media.trickle(ctx.params.id!, kind, ctx.body.toString('utf8'), ctx.headers['if-match'], bearerToken(ctx.headers.authorization));
       return { status: 204 };
     },
     { accepts: ['application/trickle-ice-sdpfrag'] },

@@ -3,6 +3,7 @@
  * 201 + answer + Location of the session; DELETE ends the broadcast.
  */
 import { AppError } from '../errors.ts';
+import { bearerToken } from '../http/bearer.ts';
 import type { Router } from '../http/router.ts';
 import type { MediaService } from '../media/media-service.ts';
 import { iceServerLinks, optionsReply, registerSessionRoutes, sdpAnswerReply, sdpBody, type IceServer } from '../media/session-http.ts';
@@ -12,14 +13,14 @@ export function registerWhipRoutes(router: Router, media: MediaService, iceServe
   router.post(
     '/whip',
     async (ctx) => {
-      const m = /^Bearer\s+(\S+)\s*$/i.exec(ctx.headers.authorization ?? '');
-      if (!m) {
+      const streamKey = bearerToken(ctx.headers.authorization);
+      if (!streamKey) {
         throw new AppError('STREAM_KEY_INVALID', 'WHIP needs the stream key as a Bearer token (Authorization: Bearer <stream key>; OBS: "Bearer Token").', {
           headers: { 'WWW-Authenticate': 'Bearer realm="glint-whip"' },
         });
       }
       const replaces = ctx.query.get('replaces') ?? undefined;
-      const { session, answer } = await media.publish(m[1]!, sdpBody(ctx), replaces);
+      const { session, answer } = await media.publish(streamKey, sdpBody(ctx), replaces);
       return sdpAnswerReply(session, answer, iceServerLinks(iceServers));
     },
     { accepts: ['application/sdp'] },
