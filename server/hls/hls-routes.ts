@@ -4,7 +4,7 @@
  */
 import type { PlaybackView, VodView } from '../../protocol/api.ts';
 import type { StreamId } from '../../protocol/ids.ts';
-import type { Router } from '../http/router.ts';
+import type { HttpRouter } from '../http/http-router.ts';
 import type { MediaService } from '../media/media-service.ts';
 import type { RecordingService } from '../recording/recording-service.ts';
 import type { StreamService } from '../streams/stream-service.ts';
@@ -19,7 +19,7 @@ export interface HlsRoutesDeps {
   preferAboveViewers: number;
 }
 
-export function registerHlsRoutes(router: Router, d: HlsRoutesDeps): void {
+export function registerHlsRoutes(router: HttpRouter, d: HlsRoutesDeps): void {
   router.get('/hls/:streamId/:name', (ctx) => d.hls.playlist(ctx.params.streamId!, ctx.params.name!, ctx.query));
   router.get('/hls/:streamId/:recordingId/:file', (ctx) => d.hls.media(ctx.params.streamId!, ctx.params.recordingId!, ctx.params.file!));
 

@@ -18,7 +18,7 @@ import type { RecorderTrackInfo } from '../../protocol/recorder.ts';
 import { MASTER, MEDIA_FILE, partName, peakBitrate, playlistName, renderMaster, SOURCE, variantOf, type BitrateEstimate } from '../../recorder/playlists.ts';
 import type { RecordingsRepo } from '../db/recordings-repo.ts';
 import { AppError, BadRequestError, NotFoundError, UnavailableError } from '../errors.ts';
-import type { Reply } from '../http/router.ts';
+import type { Reply } from '../http/http-router.ts';
 import type { Logger } from '../logger.ts';
 import { LivePlaylist } from './live-playlist.ts';
 

@@ -3,9 +3,9 @@ import { isUuid, type UserId } from '../../protocol/ids.ts';
 import { NotFoundError } from '../errors.ts';
 import type { AuthService } from '../auth/auth-service.ts';
 import type { StreamService } from '../streams/stream-service.ts';
-import type { Router } from './router.ts';
+import type { HttpRouter } from './http-router.ts';
 
-export function registerAuthRoutes(router: Router, auth: AuthService, streams: StreamService): void {
+export function registerAuthRoutes(router: HttpRouter, auth: AuthService, streams: StreamService): void {
   router.post('/auth/register', async (ctx) => ({ status: 201, json: await auth.register(ctx.json(RegisterBody), ctx.ip) }));
   router.post('/auth/login', async (ctx) => ({ json: await auth.login(ctx.json(LoginBody), ctx.ip) }));
   router.post('/auth/refresh', async (ctx) => ({ json: await auth.refresh(ctx.json(RefreshBody).refreshToken) }));

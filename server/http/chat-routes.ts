@@ -13,7 +13,7 @@ import type { ChatRepo } from '../db/chat-repo.ts';
 import type { ChatService } from '../chat/chat-service.ts';
 import type { Channels } from '../chat/channels.ts';
 import { toChatMessage } from '../chat/channels.ts';
-import type { RequestContext, Router } from './router.ts';
+import type { RequestContext, HttpRouter } from './http-router.ts';
 
 const PageQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(50),
@@ -28,7 +28,7 @@ export interface ChatRouteDeps {
   channels: Channels;
 }
 
-export function registerChatRoutes(router: Router, d: ChatRouteDeps): void {
+export function registerChatRoutes(router: HttpRouter, d: ChatRouteDeps): void {
   /** The stream, its channel, and what the caller is in it. */
   const context = async (ctx: RequestContext, need: 'anyone' | 'moderator' | 'owner') => {
     const stream = await d.streams.get(ctx.params.id!);

@@ -1,6 +1,6 @@
 import { UnavailableError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
-import type { Router } from './router.ts';
+import type { HttpRouter } from './http-router.ts';
 
 export interface HealthDeps {
   metrics: Metrics;
@@ -8,7 +8,7 @@ export interface HealthDeps {
   checkReady: () => Promise<void>;
 }
 
-export function registerHealthRoutes(router: Router, deps: HealthDeps): void {
+export function registerHealthRoutes(router: HttpRouter, deps: HealthDeps): void {
   router.get('/healthz', () => ({ json: { status: 'ok' }, headers: { 'Cache-Control': 'no-store' } }));
   router.get('/readyz', async () => {
     try {

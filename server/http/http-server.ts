@@ -12,7 +12,7 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { AppError, BadRequestError, issuesFromZod } from '../errors.ts';
 import type { ErrorBody } from '../../protocol/errors.ts';
-import { Router, type Method, type Reply, type RequestContext, type Route, type StreamSink } from './router.ts';
+import { HttpRouter, type Method, type Reply, type RequestContext, type Route, type StreamSink } from './http-router.ts';
 import type { StaticFiles } from './static-files.ts';
 import { ClientAddress } from './client-address.ts';
 import { HSTS } from './security-policy.ts';
@@ -54,7 +54,7 @@ interface Pending {
 }
 
 export class HttpServer {
-  readonly router = new Router();
+  readonly router = new HttpRouter();
   readonly app: uWS.TemplatedApp;
   private listenSocket: uWS.us_listen_socket | null = null;
   private inflight = 0;

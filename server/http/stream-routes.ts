@@ -3,9 +3,9 @@ import type { AuthService } from '../auth/auth-service.ts';
 import type { StreamService } from '../streams/stream-service.ts';
 import type { StreamControl } from '../media/stream-control.ts';
 import type { StreamId } from '../../protocol/ids.ts';
-import type { Router } from './router.ts';
+import type { HttpRouter } from './http-router.ts';
 
-export function registerStreamRoutes(router: Router, auth: AuthService, streams: StreamService, control: StreamControl): void {
+export function registerStreamRoutes(router: HttpRouter, auth: AuthService, streams: StreamService, control: StreamControl): void {
   const caller = async (authorization: string | undefined) => (await auth.authenticate(authorization)).userId;
 
   router.post('/streams', async (ctx) => {

@@ -2,7 +2,7 @@
  * HTTP pieces shared by WHIP and WHEP (RFC 9725, draft-ietf-wish-whep): ICE server Link
  * headers, the 201 answer, DELETE and PATCH on session URLs.
  */
-import type { Reply, RequestContext, Router } from '../http/router.ts';
+import type { Reply, RequestContext, HttpRouter } from '../http/http-router.ts';
 import { bearerToken } from '../http/bearer.ts';
 import type { MediaService, Session, SessionKind } from './media-service.ts';
 
@@ -59,7 +59,7 @@ export function sdpBody(ctx: RequestContext): string {
  * DELETE and PATCH on `/<kind>/sessions/:id`. WHIP session URLs need the stream key as the
  * POST did (RFC 9725 clients send it on both); WHEP session URLs are capability URLs.
  */
-export function registerSessionRoutes(router: Router, kind: SessionKind, media: MediaService): void {
+export function registerSessionRoutes(router: HttpRouter, kind: SessionKind, media: MediaService): void {
   router.delete(`/${kind}/sessions/:id`, async (ctx) => {
     await media.end(ctx.params.id!, kind, bearerToken(ctx.headers.authorization));
     return { status: 200, body: '', headers: { 'Content-Type': 'text/plain' } };

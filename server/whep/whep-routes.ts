@@ -6,7 +6,7 @@
  */
 import type { StreamId } from '../../protocol/ids.ts';
 import type { StreamStatus } from '../../protocol/api.ts';
-import type { Router, StreamSink } from '../http/router.ts';
+import type { HttpRouter, StreamSink } from '../http/http-router.ts';
 import type { MediaService } from '../media/media-service.ts';
 import type { StreamEvent } from '../media/stream-events.ts';
 import { iceServerLinks, optionsReply, registerSessionRoutes, sdpAnswerReply, sdpBody, type IceServer } from '../media/session-http.ts';
@@ -23,7 +23,7 @@ export interface WhepRoutesOptions {
   maxEventStreamsPerIp: number;
 }
 
-export function registerWhepRoutes(router: Router, media: MediaService, streams: StreamService, o: WhepRoutesOptions): void {
+export function registerWhepRoutes(router: HttpRouter, media: MediaService, streams: StreamService, o: WhepRoutesOptions): void {
   const { iceServers } = o;
   const slots = new AddressSlots(o.maxEventStreamsPerIp);
   const slotFor = (ip: string) => {

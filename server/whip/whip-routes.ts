@@ -4,11 +4,11 @@
  */
 import { AppError } from '../errors.ts';
 import { bearerToken } from '../http/bearer.ts';
-import type { Router } from '../http/router.ts';
+import type { HttpRouter } from '../http/http-router.ts';
 import type { MediaService } from '../media/media-service.ts';
 import { iceServerLinks, optionsReply, registerSessionRoutes, sdpAnswerReply, sdpBody, type IceServer } from '../media/session-http.ts';
 
-export function registerWhipRoutes(router: Router, media: MediaService, iceServers: IceServer[]): void {
+export function registerWhipRoutes(router: HttpRouter, media: MediaService, iceServers: IceServer[]): void {
   router.add('OPTIONS', '/whip', () => optionsReply('POST, OPTIONS'));
   router.post(
     '/whip',

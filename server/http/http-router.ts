@@ -79,7 +79,7 @@ export type Match =
   | { kind: 'method-not-allowed'; allowed: Method[] }
   | { kind: 'not-found' };
 
-export class Router {
+export class HttpRouter {
   private readonly table: Route[] = [];
 
   add(method: Method, pattern: string, handler: Handler, options: RouteOptions = {}): this {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { Router } from './router.ts';
+import { HttpRouter } from './http-router.ts';
 
 const ok = () => ({ json: {} });
 
-describe('Router', () => {
-  const r = new Router()
+describe('HttpRouter', () => {
+  const r = new HttpRouter()
     .get('/streams/live', ok)
     .get('/streams/:id', ok)
     .patch('/streams/:id', ok)
@@ -37,6 +37,6 @@ describe('Router', () => {
   });
 
   it('refuses the same route twice', () => {
-    expect(() => new Router().get('/a', ok).get('/a', ok)).toThrow(/twice/);
+    expect(() => new HttpRouter().get('/a', ok).get('/a', ok)).toThrow(/twice/);
   });
 });
