@@ -24,3 +24,8 @@ export type RouterId = Brand<string, 'RouterId'>;
 /** One WebRTC session (a WHIP publisher or a WHEP viewer); also its session URL id. */
 export type PeerId = Brand<string, 'PeerId'>;
 export type WorkerId = Brand<number, 'WorkerId'>;
+/**
+ * One transport of a media router: a WebRTC peer (a WHIP publisher or WHEP viewer: the
+ * same string as its session's PeerId), a plain RTP output to a recorder, or a pipe.
+ */
+export type TransportId = Brand<string, 'TransportId'>;

@@ -3,7 +3,7 @@
  * Requests are answered once; events flow from the worker. The worker handles every method
  * of SfuMethods (a missing handler is a compile error on its side).
  */
-import type { PeerId, RouterId, StreamId } from './ids.ts';
+import type { RouterId, StreamId, TransportId } from './ids.ts';
 
 /** How a worker process is configured (passed at spawn). */
 export interface WorkerSettings {
@@ -16,9 +16,9 @@ export interface WorkerSettings {
   port: number;
   /** STUN/TURN servers our side uses (rarely needed by a server with a public address). */
   iceServers: string[];
-  /** Most peers this worker accepts; beyond it publish/view answer WORKER_FULL. */
+  /** Most WebRTC transports this worker accepts; beyond it createWebRtcTransport answers WORKER_FULL. */
   maxPeers: number;
-  /** Seconds a peer may take to connect after its answer (a view request may ask for less). */
+  /** Seconds a WebRTC transport may take to connect after its answer (a request may ask for less). */
   connectTimeoutSeconds: number;
   /** A connected publisher that sends nothing for this long has lost its network: closed as `media-timeout`. */
   publisherIdleTimeoutSeconds: number;
@@ -30,10 +30,8 @@ export interface WorkerSettings {
   logLevel: string;
 }
 
-export type PeerRole = 'publisher' | 'viewer';
-
 export interface ProducerInfo {
-  kind: 'audio' | 'video';
+  kind: MediaKind;
   codec: string;
   payloadType: number;
   clockRate: number;
@@ -46,6 +44,8 @@ export interface WorkerStats {
   routers: number;
   publishers: number;
   viewers: number;
+  /** WebRTC transports open (what `maxPeers` limits). */
+  peers: number;
   /** RTP packets received from publishers / sent to viewers since start. */
   packetsIn: number;
   packetsOut: number;
@@ -72,58 +72,66 @@ export interface SfuMethods {
    * router starts with them, so viewers can join and wait for its media.
    */
   createRouter: { req: { routerId: RouterId; streamId: StreamId; producers?: ProducerInfo[] }; res: Record<string, never> };
-  closeRouter: { req: { routerId: RouterId }; res: Record<string, never> };
-  /** WHIP: the publisher's offer in, our answer out. */
-  publish: { req: { routerId: RouterId; peerId: PeerId; offer: string }; res: { answer: string; producers: ProducerInfo[] } };
-  /** WHEP: a viewer's offer in, our answer out; closed as `timeout` unless connected within `connectTimeoutMs`. */
-  view: { req: { routerId: RouterId; peerId: PeerId; offer: string; connectTimeoutMs?: number }; res: { answer: string } };
-  /** Trickle ICE (RFC 8840): candidate lines for one m-section. */
-  addCandidates: { req: { peerId: PeerId; candidates: Array<{ candidate: string; mid: string }> }; res: { added: number } };
-  closePeer: { req: { peerId: PeerId }; res: Record<string, never> };
+  /** Closes the router and everything on it (no events). */
+  closeRouter: { req: { routerId: RouterId }; res: { load: WorkerLoad } };
+  /**
+   * A WebRTC transport negotiated from a client's offer in one step (WHIP and WHEP have no
+   * separate produce/consume round trip: the offer names the tracks). `produce`: every track
+   * the offer sends becomes the router's producer of its kind (a publisher). `consume`: every
+   * track the offer receives gets a consumer of the router's producer (a viewer). Closed as
+   * `timeout` unless connected within `connectTimeoutMs`.
+   */
+  createWebRtcTransport: {
+    req: { routerId: RouterId; transportId: TransportId; offer: string; role: 'produce' | 'consume'; connectTimeoutMs?: number };
+    res: { answer: string; producers: ProducerInfo[]; load: WorkerLoad };
+  };
+  /**
+   * Plain RTP out of the router to one UDP address on this host (a recorder): RTP only, no
+   * RTCP. Its consumers follow the router's producer of their kind, also across codec changes.
+   */
+  createPlainTransport: { req: { routerId: RouterId; transportId: TransportId; host: string; port: number }; res: Record<string, never> };
+  /**
+   * A consumer on a plain transport. `keyframeIntervalMs`: while it exists, the producer is
+   * asked for a keyframe at once and then at least this often (recorders cut segments there).
+   */
+  consume: { req: { transportId: TransportId; kind: MediaKind; payloadType: number; keyframeIntervalMs?: number }; res: ConsumerInfo };
+  /** Trickle ICE (RFC 8840) on a WebRTC transport: candidate lines for one m-section. */
+  addCandidates: { req: { transportId: TransportId; candidates: Array<{ candidate: string; mid: string }> }; res: { added: number } };
+  /** Closes a transport and its producers/consumers (no event). */
+  closeTransport: { req: { transportId: TransportId }; res: { load: WorkerLoad } };
   requestKeyframe: { req: { routerId: RouterId }; res: Record<string, never> };
   getStats: { req: Record<string, never>; res: WorkerStats };
   getRouterStats: { req: { routerId: RouterId }; res: RouterStats };
-  /**
-   * Plain RTP of the router's tracks to a recorder on this host (like a mediasoup
-   * PlainTransport): video to `videoPort`, audio to `audioPort` (RTP only, no RTCP).
-   * Asks the publisher for a keyframe at once and keeps one coming at least every
-   * `keyframeIntervalMs` while attached. Adding the same `recorderId` again replaces its ports.
-   */
-  addRecorder: { req: AddRecorderRequest; res: { tracks: RecorderTrack[] } };
-  removeRecorder: { req: { routerId: RouterId; recorderId: string }; res: Record<string, never> };
 }
 
-export interface AddRecorderRequest {
-  routerId: RouterId;
-  recorderId: string;
-  host: string;
-  videoPort: number;
-  audioPort: number;
-  /** Payload types the recorder's SDP declares. */
-  videoPayloadType: number;
-  audioPayloadType: number;
-  keyframeIntervalMs: number;
+export type MediaKind = 'audio' | 'video';
+
+/** The worker's own count of what limits it, returned with every change to it. */
+export interface WorkerLoad {
+  /** WebRTC transports (publishers and viewers) open on the worker. */
+  peers: number;
 }
 
-/** One track as a recorder receives it. */
-export interface RecorderTrack {
-  kind: 'audio' | 'video';
-  /** 'h264' | 'vp8' | 'opus' */
-  codec: string;
+/** One consumer as its receiver gets it. */
+export interface ConsumerInfo {
+  kind: MediaKind;
+  /** 'h264' | 'vp8' | 'opus', or undefined while the router has no producer of this kind. */
+  codec: string | undefined;
   payloadType: number;
-  clockRate: number;
-  ssrc: number;
+  clockRate: number | undefined;
+  ssrc: number | undefined;
 }
 
-export type PeerCloseReason = 'closed' | 'failed' | 'timeout' | 'media-timeout' | 'b-frames' | 'worker';
+export type TransportCloseReason = 'closed' | 'failed' | 'timeout' | 'media-timeout' | 'b-frames' | 'worker';
 
 export interface SfuEvents {
   /** The worker bound its UDP port and accepts requests. */
   ready: { pid: number; port: number; address: string };
-  peerConnected: { peerId: PeerId; routerId: RouterId; role: PeerRole };
-  /** A peer ended for any reason other than closePeer/closeRouter from the server. */
-  peerClosed: { peerId: PeerId; routerId: RouterId; role: PeerRole; reason: PeerCloseReason; message: string };
-  /** The publisher's media started or stopped flowing (after a blip, or a reconnect). */
+  /** A WebRTC transport completed ICE and DTLS. */
+  transportConnected: { transportId: TransportId; routerId: RouterId };
+  /** A transport ended for any reason other than closeTransport/closeRouter from the server. */
+  transportClosed: { transportId: TransportId; routerId: RouterId; reason: TransportCloseReason; message: string; load: WorkerLoad };
+  /** The router's producers started or stopped receiving media (after a blip, or a reconnect). */
   mediaFlowing: { routerId: RouterId; flowing: boolean };
   /**
    * The worker's counters, pushed every second: readers (metrics, benchmarks) take the latest
@@ -139,7 +147,7 @@ export type SfuErrorCode =
   | 'SDP_MALFORMED'
   | 'SDP_UNSUPPORTED'
   | 'ROUTER_NOT_FOUND'
-  | 'PEER_NOT_FOUND'
+  | 'TRANSPORT_NOT_FOUND'
   | 'ALREADY_PUBLISHING'
   | 'NOT_PUBLISHING'
   | 'WORKER_FULL'

@@ -164,7 +164,6 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   const media = new MediaService({
     pool: workers,
     streams,
-    streamsRepo,
     maxPeersPerWorker: config.rtc.maxPeersPerWorker,
     reconnectGraceSeconds: config.rtc.reconnectGraceSeconds,
     viewerConnectTimeoutSeconds: config.rtc.viewerConnectTimeoutSeconds,

@@ -5,7 +5,7 @@
  */
 import nodeDataChannel from 'node-datachannel';
 import type { ChannelMessage, SfuErrorCode, SfuEvent, SfuEvents, WorkerSettings } from '../protocol/sfu.ts';
-import { SfuError } from './router.ts';
+import { SfuError } from './media-router.ts';
 import { SfuWorker } from './worker.ts';
 
 const settings = JSON.parse(process.env.GLINT_WORKER_SETTINGS ?? '{}') as WorkerSettings;

@@ -1,5 +1,5 @@
 /**
- * One outgoing track of a router (its audio or its video): takes the publisher's RTP,
+ * The outgoing track of a producer (its audio or its video): takes the source's RTP,
  * rewrites it into the router's own SSRC / sequence / timestamp space, and fans it out to
  * every consumer. The outgoing space survives publisher reconnects, so viewers see one
  * continuous stream. Per-packet code: no allocation, no await, no logging.
@@ -21,6 +21,12 @@ export interface Consumer {
   packetsSent: number;
   /** Sink threw (closed underneath us): the owner removes it. */
   broken: boolean;
+  /** The transport it belongs to, told when its sink broke. */
+  owner?: ConsumerOwner;
+}
+
+export interface ConsumerOwner {
+  consumerBroken(c: Consumer): void;
 }
 
 export interface MediaTrackOptions {

@@ -1,12 +1,14 @@
 /**
- * One sfu-worker: owns the routers of the streams placed on it and answers the server's
- * requests (one handler per SfuMethods entry). Events go back through `emit`.
+ * One sfu-worker: owns the media routers of the streams placed on it and their transports,
+ * and answers the server's requests (one handler per SfuMethods entry). Events go back
+ * through `emit`, addressed to the router or transport they concern.
  */
-import type { PeerId, RouterId, StreamId } from '../protocol/ids.ts';
-import type { ProducerInfo, SfuEvent, SfuEvents, SfuMethod, SfuMethods, WorkerSettings, WorkerStats } from '../protocol/sfu.ts';
-import { NegotiationError } from './peer-connection.ts';
-import { Router, SfuError } from './router.ts';
-import { choosePublishCodecs, parseOffer } from './sdp.ts';
+import type { RouterId, StreamId, TransportId } from '../protocol/ids.ts';
+import type { ProducerInfo, SfuEvent, SfuEvents, SfuMethod, SfuMethods, WorkerLoad, WorkerSettings, WorkerStats } from '../protocol/sfu.ts';
+import { MediaRouter, SfuError, type Transport } from './media-router.ts';
+import { PlainTransport } from './plain-transport.ts';
+import { parseOffer } from './sdp.ts';
+import { WebRtcTransport } from './webrtc-transport.ts';
 
 export type SfuHandlers = {
   [M in SfuMethod]: (data: SfuMethods[M]['req']) => Promise<SfuMethods[M]['res']> | SfuMethods[M]['res'];
@@ -15,8 +17,9 @@ export type SfuHandlers = {
 export type Emit = <E extends SfuEvent>(event: E, data: SfuEvents[E]) => void;
 
 export class SfuWorker {
-  private readonly routers = new Map<RouterId, Router>();
-  private readonly peerRouter = new Map<PeerId, Router>();
+  private readonly routers = new Map<RouterId, MediaRouter>();
+  /** Every open transport, with the router it belongs to. */
+  private readonly transports = new Map<TransportId, { router: MediaRouter; transport: Transport }>();
   /** Counters of routers already closed, so worker totals never go backwards. */
   private closedPacketsIn = 0;
   private closedPacketsOut = 0;
@@ -36,35 +39,50 @@ export class SfuWorker {
     closeRouter: ({ routerId }) => {
       const router = this.routers.get(routerId);
       if (router) this.dropRouter(router);
+      return { load: this.load() };
+    },
+    createWebRtcTransport: async ({ routerId, transportId, offer, role, connectTimeoutMs }) => {
+      const router = this.router(routerId);
+      if (this.transports.has(transportId)) throw new SfuError('BAD_REQUEST', `transport ${transportId} exists`);
+      this.checkCapacity();
+      const parsed = parseOffer(offer);
+      if (!parsed.ok) throw new SfuError('SDP_MALFORMED', parsed.reason);
+      if (role === 'produce') {
+        const { transport, answer, producers } = await WebRtcTransport.produce(router, transportId, parsed.offer);
+        this.transports.set(transportId, { router, transport });
+        return { answer, producers, load: this.load() };
+      }
+      const { transport, answer } = await WebRtcTransport.consume(router, transportId, parsed.offer, connectTimeoutMs);
+      this.transports.set(transportId, { router, transport });
+      return { answer, producers: router.producerInfos(), load: this.load() };
+    },
+    createPlainTransport: async ({ routerId, transportId, host, port }) => {
+      const router = this.router(routerId);
+      // The same id again re-points it (a recorder restarted on new ports).
+      this.closeTransport(transportId);
+      const transport = await PlainTransport.create(router, transportId, host, port);
+      this.closeTransport(transportId); // a concurrent create for the same id may have won meanwhile
+      try {
+        router.addTransport(transport);
+      } catch (err) {
+        transport.close();
+        throw err;
+      }
+      this.transports.set(transportId, { router, transport });
       return {};
     },
-    publish: async ({ routerId, peerId, offer }) => {
-      const router = this.router(routerId);
-      this.checkCapacity();
-      const parsed = parseOffer(offer);
-      if (!parsed.ok) throw new SfuError('SDP_MALFORMED', parsed.reason);
-      const chosen = choosePublishCodecs(parsed.offer);
-      if (!chosen.ok) throw new SfuError('SDP_UNSUPPORTED', chosen.reason);
-      const answer = await this.negotiating(() => router.publish(peerId, parsed.offer, chosen.choices));
-      this.peerRouter.set(peerId, router);
-      return { answer, producers: router.producers() };
+    consume: ({ transportId, kind, payloadType, keyframeIntervalMs }) => {
+      const t = this.transports.get(transportId)?.transport;
+      if (!(t instanceof PlainTransport)) throw new SfuError('TRANSPORT_NOT_FOUND', `no plain transport ${transportId} on this worker`);
+      return t.consume(kind, payloadType, keyframeIntervalMs);
     },
-    view: async ({ routerId, peerId, offer, connectTimeoutMs }) => {
-      const router = this.router(routerId);
-      this.checkCapacity();
-      const parsed = parseOffer(offer);
-      if (!parsed.ok) throw new SfuError('SDP_MALFORMED', parsed.reason);
-      const answer = await this.negotiating(() => router.view(peerId, parsed.offer, connectTimeoutMs));
-      this.peerRouter.set(peerId, router);
-      return { answer };
-    },
-    addCandidates: ({ peerId, candidates }) => {
-      const router = this.peerRouter.get(peerId);
-      if (!router || !router.hasPeer(peerId)) throw new SfuError('PEER_NOT_FOUND', 'no such session');
+    addCandidates: ({ transportId, candidates }) => {
+      const t = this.transports.get(transportId)?.transport;
+      if (!(t instanceof WebRtcTransport)) throw new SfuError('TRANSPORT_NOT_FOUND', 'no such session');
       let added = 0;
       for (const { candidate, mid } of candidates) {
         try {
-          router.addCandidate(peerId, candidate, mid);
+          t.addCandidate(candidate, mid);
           added++;
         } catch (err) {
           if (err instanceof SfuError) throw err;
@@ -73,10 +91,9 @@ export class SfuWorker {
       }
       return { added };
     },
-    closePeer: ({ peerId }) => {
-      this.peerRouter.get(peerId)?.closePeerById(peerId);
-      this.peerRouter.delete(peerId);
-      return {};
+    closeTransport: ({ transportId }) => {
+      this.closeTransport(transportId);
+      return { load: this.load() };
     },
     requestKeyframe: ({ routerId }) => {
       this.router(routerId).requestKeyframe();
@@ -84,11 +101,6 @@ export class SfuWorker {
     },
     getStats: () => this.stats(),
     getRouterStats: ({ routerId }) => this.router(routerId).stats(),
-    addRecorder: async (req) => ({ tracks: await this.router(req.routerId).addRecorder(req) }),
-    removeRecorder: ({ routerId, recorderId }) => {
-      this.routers.get(routerId)?.removeRecorder(recorderId);
-      return {};
-    },
   };
 
   /** Closes every router (worker shutdown). */
@@ -96,54 +108,57 @@ export class SfuWorker {
     for (const r of [...this.routers.values()]) this.dropRouter(r);
   }
 
-  private newRouter(routerId: RouterId, streamId: StreamId, producers?: ProducerInfo[]): Router {
-    return new Router(routerId, streamId, this.settings, {
-      peerConnected: (peerId, role) => this.emit('peerConnected', { peerId, routerId, role }),
-      peerClosed: (peerId, role, reason, message) => {
-        this.peerRouter.delete(peerId);
-        this.emit('peerClosed', { peerId, routerId, role, reason, message });
+  private newRouter(routerId: RouterId, streamId: StreamId, producers?: ProducerInfo[]): MediaRouter {
+    return new MediaRouter(routerId, streamId, this.settings, {
+      transportConnected: (t) => this.emit('transportConnected', { transportId: t.id, routerId }),
+      transportClosed: (t, reason, message) => {
+        if (this.transports.get(t.id)?.transport === t) this.transports.delete(t.id);
+        this.emit('transportClosed', { transportId: t.id, routerId, reason, message, load: this.load() });
       },
       mediaFlowing: (flowing) => this.emit('mediaFlowing', { routerId, flowing }),
     }, producers);
   }
 
-  private dropRouter(router: Router): void {
+  private closeTransport(id: TransportId): void {
+    const entry = this.transports.get(id);
+    if (!entry) return;
+    this.transports.delete(id);
+    entry.router.closeTransport(id);
+  }
+
+  private dropRouter(router: MediaRouter): void {
     const c = router.counters();
     this.closedPacketsIn += c.packetsIn;
     this.closedPacketsOut += c.packetsOut;
     this.closedNacks += router.nacksAnswered;
     this.closedKeyframes += router.keyframeRequests;
-    for (const { peerId } of router.peerIds()) this.peerRouter.delete(peerId);
+    for (const [id, entry] of this.transports) if (entry.router === router) this.transports.delete(id);
     router.close();
     this.routers.delete(router.id);
   }
 
-  private router(routerId: RouterId): Router {
+  private router(routerId: RouterId): MediaRouter {
     const r = this.routers.get(routerId);
     if (!r) throw new SfuError('ROUTER_NOT_FOUND', `no router ${routerId} on this worker`);
     return r;
   }
 
-  private checkCapacity(): void {
+  private load(): WorkerLoad {
     let peers = 0;
     for (const r of this.routers.values()) peers += r.peerCount;
-    if (peers >= this.settings.maxPeers) throw new SfuError('WORKER_FULL', `this worker already carries ${peers} peers`);
+    return { peers };
   }
 
-  private async negotiating(run: () => Promise<string>): Promise<string> {
-    try {
-      return await run();
-    } catch (err) {
-      if (err instanceof NegotiationError) throw new SfuError('SDP_UNSUPPORTED', err.message);
-      throw err;
-    }
+  private checkCapacity(): void {
+    const { peers } = this.load();
+    if (peers >= this.settings.maxPeers) throw new SfuError('WORKER_FULL', `this worker already carries ${peers} peers`);
   }
 
   /** The worker's counters now (also pushed every second as the `stats` event). */
   stats(): WorkerStats {
     const s: WorkerStats = {
       sampledAt: Date.now(),
-      routers: this.routers.size, publishers: 0, viewers: 0,
+      routers: this.routers.size, peers: 0, publishers: 0, viewers: 0,
       packetsIn: this.closedPacketsIn, packetsOut: this.closedPacketsOut,
       nacksAnswered: this.closedNacks, keyframeRequests: this.closedKeyframes,
       rssBytes: process.memoryUsage.rss(), cpuUserMicros: 0, cpuSystemMicros: 0,
@@ -154,6 +169,7 @@ export class SfuWorker {
       s.packetsOut += c.packetsOut;
       s.nacksAnswered += r.nacksAnswered;
       s.keyframeRequests += r.keyframeRequests;
+      s.peers += r.peerCount;
       s.viewers += r.viewerCount;
       if (r.isPublishing) s.publishers++;
     }

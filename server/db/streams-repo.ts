@@ -97,12 +97,14 @@ export class StreamsRepo {
     await this.db.update(streams).set({ status: 'reconnecting', updatedAt: at }).where(and(eq(streams.id, id), eq(streams.status, 'live')));
   }
 
-  /** Marks offline; a stream already offline keeps its end time. */
-  async markOffline(id: StreamId, at = new Date()): Promise<void> {
-    await this.db
+  /** Marks offline; a stream already offline keeps its end time. True when it was on air. */
+  async markOffline(id: StreamId, at = new Date()): Promise<boolean> {
+    const rows = await this.db
       .update(streams)
       .set({ status: 'offline', endTime: at, updatedAt: at })
-      .where(and(eq(streams.id, id), inArray(streams.status, ON_AIR)));
+      .where(and(eq(streams.id, id), inArray(streams.status, ON_AIR)))
+      .returning({ id: streams.id });
+    return rows.length > 0;
   }
 
   async addViews(id: StreamId, n: number): Promise<void> {

@@ -40,14 +40,17 @@ export function registerStreamRoutes(router: HttpRouter, auth: AuthService, stre
     await control.end(ctx.params.id! as StreamId, 'key-rotated');
     return { json: rotated, headers: { 'Cache-Control': 'no-store' } };
   });
-  router.post('/streams/:id/start', async (ctx) => ({
-    json: { stream: await streams.setLive(ctx.params.id!, await caller(ctx.headers.authorization), true, ctx.origin) },
-  }));
+  router.post('/streams/:id/start', async (ctx) => {
+    const stream = await streams.getOwned(ctx.params.id!, await caller(ctx.headers.authorization));
+    await control.startByHand(stream.id as StreamId);
+    return { json: { stream: streams.view(await streams.get(stream.id), ctx.origin) } };
+  });
   router.post('/streams/:id/stop', async (ctx) => {
     const userId = await caller(ctx.headers.authorization);
     const stream = await streams.getOwned(ctx.params.id!, userId);
-    // Stop ends the broadcast itself, not only the status: the encoder's session closes.
+    // Stop ends the broadcast itself, not only the status: the encoder's session closes, and
+    // the stream's owner marks it offline (once).
     await control.end(stream.id as StreamId, 'stopped');
-    return { json: { stream: await streams.setLive(ctx.params.id!, userId, false, ctx.origin) } };
+    return { json: { stream: streams.view(await streams.get(stream.id), ctx.origin) } };
   });
 }

@@ -1,71 +1,36 @@
 /**
- * The control plane of live media on this node: places each live stream's router on an
- * sfu-worker, opens and ends WHIP (publisher) and WHEP (viewer) sessions, keeps stream
- * status and view counts in the database, and turns worker events (connected, closed,
- * media flowing, worker lost) into stream events for players. Holds no packets.
- *
- * A broadcast ends when its publisher says so: DELETE on its session, or closing its
- * connection cleanly (DTLS close_notify). When the connection *fails* (ICE, consent, media
- * timeout, worker lost) the stream is `reconnecting` for the grace period: viewers may keep
- * or take sessions and get media as soon as the publisher is back.
+ * The control plane of live media on this node: the registry of its LiveStreams (each the
+ * owner of its stream's state, see live-stream.ts) and the WHIP/WHEP session API on top of
+ * them: authenticates stream keys, opens and ends publisher and viewer sessions, trickles
+ * candidates, and admits viewers so that a flood of offers that never connect cannot crowd
+ * real viewers out. Holds no packets.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import type { PeerId, RouterId, StreamId } from '../../protocol/ids.ts';
-import type { PeerCloseReason, ProducerInfo, SfuEvents } from '../../protocol/sfu.ts';
+import type { PeerId, StreamId, TransportId } from '../../protocol/ids.ts';
+import type { ProducerInfo } from '../../protocol/sfu.ts';
 import { AppError, AuthError, ConflictError, NotFoundError, RateLimitError, UnavailableError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { StreamService } from '../streams/stream-service.ts';
-import type { StreamsRepo } from '../db/streams-repo.ts';
-import type { WorkerHandle, WorkerPool } from '../sfu/worker-pool.ts';
+import type { RouterHandle, WorkerHandle } from '../sfu/worker-handle.ts';
+import type { WorkerPool } from '../sfu/worker-pool.ts';
 import { WorkerRequestError } from '../sfu/worker-channel.ts';
 import { AddressSlots } from '../http/address-slots.ts';
 import { StreamEvents } from './stream-events.ts';
 import { EndedSessions } from './ended-sessions.ts';
+import { LiveStream, RETRY_AFTER_UNAVAILABLE, type Session, type SessionKind } from './live-stream.ts';
 import { parseSdpFragment } from './sdp-fragment.ts';
 
-export type SessionKind = 'whip' | 'whep';
-
-export interface Session {
-  id: PeerId;
-  kind: SessionKind;
-  streamId: StreamId;
-  placement: Placement;
-  etag: string;
-  iceUfrag: string;
-  connected: boolean;
-  createdAt: number;
-  /** WHIP: SHA-256 of the stream key that opened it; its DELETE and PATCH must present the key. */
-  keyHash?: string;
-  /** WHEP until connected: gives back its place among the unconnected sessions of its address. */
-  releasePending?: () => void;
-}
-
-/** Where one live stream runs: its router on one worker (of one generation). */
-interface Placement {
-  streamId: StreamId;
-  routerId: RouterId;
-  worker: WorkerHandle;
-  generation: number;
-  publisher: Session | undefined;
-  viewers: Map<PeerId, Session>;
-  /** The publisher's media is arriving (false during a blip or before the first packet). */
-  flowing: boolean;
-  /** What the current (or last) publisher sends. */
-  producers: ProducerInfo[];
-}
+export type { Session, SessionKind };
 
 /** Where a stream's media is, for components that attach to its router (the recorder). */
-export interface RouterPlacement {
-  routerId: RouterId;
-  worker: WorkerHandle;
-  generation: number;
+export interface StreamRouter {
+  router: RouterHandle;
   producers: ProducerInfo[];
 }
 
 export interface MediaServiceOptions {
   pool: WorkerPool;
   streams: StreamService;
-  streamsRepo: StreamsRepo;
   maxPeersPerWorker: number;
   reconnectGraceSeconds: number;
   /** A viewer's ICE/DTLS must complete within this (unconnected sessions cost a slot). */
@@ -77,25 +42,12 @@ export interface MediaServiceOptions {
   log: Logger;
 }
 
-/** A stream this node publishes: live, or waiting for its publisher to come back. */
-type OnAir = 'live' | 'reconnecting';
-
-interface Grace {
-  timer: NodeJS.Timeout;
-  /** The tracks of the publisher that is expected back (for a router made meanwhile). */
-  producers: ProducerInfo[];
-}
-
 const RETRY_AFTER_NOT_LIVE = '5';
-const RETRY_AFTER_UNAVAILABLE = '2';
 
 export class MediaService {
   readonly events = new StreamEvents();
-  private readonly placements = new Map<StreamId, Placement>();
+  private readonly streams = new Map<StreamId, LiveStream>();
   private readonly sessions = new Map<PeerId, Session>();
-  private readonly onAir = new Map<StreamId, OnAir>();
-  /** Streams whose publisher's connection failed: offline when the timer fires. */
-  private readonly grace = new Map<StreamId, Grace>();
   private readonly ended = new EndedSessions();
   private readonly pendingPerIp: AddressSlots;
   /** Unconnected viewer sessions per worker, oldest first. */
@@ -106,10 +58,6 @@ export class MediaService {
   constructor(private readonly o: MediaServiceOptions) {
     this.log = o.log;
     this.pendingPerIp = new AddressSlots(o.maxPendingViewersPerIp);
-    o.pool.on('peerConnected', (e) => this.onPeerConnected(e));
-    o.pool.on('peerClosed', (e) => this.onPeerClosed(e));
-    o.pool.on('mediaFlowing', (e) => this.onMediaFlowing(e));
-    o.pool.onWorkerLost((w, generation) => this.workerLost(w, generation));
   }
 
   /**
@@ -120,39 +68,39 @@ export class MediaService {
   async publish(streamKey: string, offer: string, replaces?: string): Promise<{ session: Session; answer: string }> {
     const stream = await this.o.streams.findByKey(streamKey);
     if (!stream) throw new AppError('STREAM_KEY_INVALID', 'The stream key is wrong or was rotated: copy the current one from "My streams".');
-    const streamId = stream.id as StreamId;
-    let placement = this.placements.get(streamId);
-    const old = placement?.publisher;
-    if (old) {
-      // Named by `replaces`, or a publisher whose media stopped (most likely the same encoder
-      // reconnecting after a network blip, before its old connection timed out): the new
-      // session takes over. Anyone else is a second encoder.
-      const named = replaces === old.id;
-      if (!named && (placement!.flowing || !old.connected)) {
-        throw new ConflictError('STREAM_ALREADY_PUBLISHING', 'Another encoder is publishing this stream right now. Stop it first, or rotate the stream key.');
+    const live = this.liveStream(stream.id as StreamId);
+    return live.run(async () => {
+      const old = live.publisher;
+      if (old) {
+        // Named by `replaces`, or a publisher whose media stopped (most likely the same encoder
+        // reconnecting after a network blip, before its old connection timed out): the new
+        // session takes over. Anyone else is a second encoder.
+        const named = replaces === old.id;
+        if (!named && (live.flowing || !old.connected)) {
+          throw new ConflictError('STREAM_ALREADY_PUBLISHING', 'Another encoder is publishing this stream right now. Stop it first, or rotate the stream key.');
+        }
+        this.log.info({ streamId: live.id, old: old.id, named }, 'publisher replaced by a reconnecting one');
+        await live.closeSession(old);
       }
-      this.log.info({ streamId, old: old.id, named }, 'publisher replaced by a reconnecting one');
-      await this.closeSession(old);
-    }
-    const created = !placement;
-    const p = placement ?? (await this.place(streamId, this.grace.get(streamId)?.producers));
-    const id = newSessionId();
-    let result;
-    try {
-      result = await this.call(p.worker, () => p.worker.channel.request('publish', { routerId: p.routerId, peerId: id, offer }));
-    } catch (err) {
-      // A refused offer must not leave an empty router behind.
-      if (created && !p.publisher && p.viewers.size === 0 && !this.onAir.has(streamId)) await this.dropPlacement(p);
-      throw err;
-    }
-    const session = this.addSession(id, 'whip', p, offer);
-    session.keyHash = stream.streamKeyHash;
-    placement = p;
-    placement.publisher = session;
-    placement.producers = result.producers;
-    for (const l of this.publishListeners) l(streamId);
-    this.log.info({ streamId, session: id, producers: result.producers }, 'publisher session opened');
-    return { session, answer: result.answer };
+      const created = !live.router;
+      const router = await this.call(undefined, () => live.ensureRouter());
+      const id = newSessionId();
+      let result;
+      try {
+        result = await this.call(router.worker, () => router.createWebRtcTransport(transportIdOf(id), offer, 'produce'));
+      } catch (err) {
+        // A refused offer must not leave an empty router behind.
+        if (created && !live.publisher && live.viewers.size === 0 && !live.onAir) await live.end();
+        throw err;
+      }
+      const session = this.addSession(id, 'whip', live, result.transport, offer);
+      session.keyHash = stream.streamKeyHash;
+      live.adopt(session);
+      live.producers = result.producers;
+      for (const l of this.publishListeners) l(live.id);
+      this.log.info({ streamId: live.id, session: id, producers: result.producers }, 'publisher session opened');
+      return { session, answer: result.answer };
+    });
   }
 
   /**
@@ -161,28 +109,29 @@ export class MediaService {
    * and per worker, so a flood of offers that never connect cannot crowd real viewers out.
    */
   async view(streamId: string, offer: string, ip: string): Promise<{ session: Session; answer: string }> {
-    const stream = await this.o.streams.get(streamId);
-    const id = stream.id as StreamId;
-    const grace = this.grace.get(id);
-    if (!this.onAir.has(id) || (!this.placements.has(id) && !grace)) {
-      throw new AppError('STREAM_NOT_LIVE', 'This stream is not live yet; try again in a few seconds.', { headers: { 'Retry-After': RETRY_AFTER_NOT_LIVE } });
-    }
+    // The address's share first: a flood is refused before it costs a database query.
     const releasePending = this.pendingPerIp.acquire(ip);
     if (!releasePending) {
       throw new RateLimitError('RATE_LIMITED', `Your address already has ${this.pendingPerIp.max} playback sessions that have not connected; let them connect or end them first.`, 2);
     }
     try {
-      // The worker lost the stream while its publisher is away: a router that waits for it.
-      const placement = this.placements.get(id) ?? (await this.place(id, grace!.producers));
-      if (placement.worker.load >= this.o.maxPeersPerWorker) {
-        throw new UnavailableError('MEDIA_UNAVAILABLE', 'This stream has as many WebRTC viewers as its server can carry; try again shortly.', { headers: { 'Retry-After': RETRY_AFTER_UNAVAILABLE } });
+      const stream = await this.o.streams.get(streamId);
+      const live = this.streams.get(stream.id as StreamId);
+      if (!live?.onAir || (!live.router && !live.inGrace)) {
+        throw new AppError('STREAM_NOT_LIVE', 'This stream is not live yet; try again in a few seconds.', { headers: { 'Retry-After': RETRY_AFTER_NOT_LIVE } });
       }
+      // The worker lost the stream while its publisher is away: a router that waits for it.
+      const router = live.router && !live.router.closed ? live.router : await this.call(undefined, () => live.run(() => live.ensureRouter()));
       const sessionId = newSessionId();
       const connectTimeoutMs = this.o.viewerConnectTimeoutSeconds * 1000;
-      const result = await this.call(placement.worker, () => placement.worker.channel.request('view', { routerId: placement.routerId, peerId: sessionId, offer, connectTimeoutMs }));
-      const session = this.addSession(sessionId, 'whep', placement, offer);
+      const result = await this.call(router.worker, () => router.createWebRtcTransport(transportIdOf(sessionId), offer, 'consume', connectTimeoutMs));
+      if (router.closed || live.router !== router) {
+        void result.transport.close();
+        throw new UnavailableError('MEDIA_UNAVAILABLE', 'The media server is restarting; try again shortly.', { headers: { 'Retry-After': RETRY_AFTER_UNAVAILABLE } });
+      }
+      const session = this.addSession(sessionId, 'whep', live, result.transport, offer);
       session.releasePending = releasePending;
-      placement.viewers.set(sessionId, session);
+      live.adopt(session);
       this.addPending(session);
       return { session, answer: result.answer };
     } catch (err) {
@@ -203,15 +152,16 @@ export class MediaService {
    * asked: 200, not 404.
    */
   async end(id: string, kind: SessionKind, streamKey: string | undefined): Promise<void> {
-    const live = this.sessions.get(id as PeerId);
-    if (live && live.kind === kind) {
-      if (kind === 'whip') this.checkStreamKey(live.keyHash, streamKey);
-      await this.closeSession(live);
-      if (kind === 'whip') {
-        this.log.info({ streamId: live.streamId, session: live.id }, 'publisher ended the stream');
-        await this.endStream(live.streamId);
-      }
-      return;
+    const open = this.sessions.get(id as PeerId);
+    if (open && open.kind === kind) {
+      if (kind === 'whip') this.checkStreamKey(open.keyHash, streamKey);
+      const live = open.live;
+      if (kind === 'whep') return live.closeSession(open);
+      return live.run(async () => {
+        await live.closeSession(open);
+        this.log.info({ streamId: open.streamId, session: open.id }, 'publisher ended the stream');
+        await live.end();
+      });
     }
     const gone = this.ended.get(id as PeerId);
     if (!gone || gone.kind !== kind) throw new NotFoundError('SESSION_NOT_FOUND', 'This session does not exist (it ended, or the URL is wrong).');
@@ -228,7 +178,7 @@ export class MediaService {
     if (restart) throw new AppError('ICE_RESTART_UNSUPPORTED', 'ICE restarts are not supported: end this session and POST a new offer.');
     if (ifMatch !== undefined && ifMatch !== s.etag) throw new AppError('PRECONDITION_FAILED', 'If-Match does not match this session\'s ETag.');
     if (frag.candidates.length === 0) return;
-    await this.call(s.placement.worker, () => s.placement.worker.channel.request('addCandidates', { peerId: s.id, candidates: frag.candidates }));
+    await this.call(s.transport.router.worker, () => s.transport.addCandidates(frag.candidates));
   }
 
   /** Called when a publisher's offer was answered: its media follows within a second (the recorder starts now). */
@@ -238,14 +188,14 @@ export class MediaService {
   }
 
   /** The stream's router, when it has one on this node. */
-  placementOf(streamId: StreamId): RouterPlacement | undefined {
-    const p = this.placements.get(streamId);
-    return p && { routerId: p.routerId, worker: p.worker, generation: p.generation, producers: p.producers };
+  routerOf(streamId: StreamId): StreamRouter | undefined {
+    const live = this.streams.get(streamId);
+    return live?.router && !live.router.closed ? { router: live.router, producers: live.producers } : undefined;
   }
 
-  /** Streams placed on this node's workers. */
+  /** Streams with a router on this node's workers. */
   liveStreamIds(): StreamId[] {
-    return [...this.placements.keys()];
+    return [...this.streams.values()].filter((l) => l.router).map((l) => l.id);
   }
 
   sessionCounts(): { whip: number; whep: number } {
@@ -260,76 +210,76 @@ export class MediaService {
 
   /** Current WebRTC viewers of a stream on this node. */
   viewerCount(streamId: StreamId): number {
-    const p = this.placements.get(streamId);
-    if (!p) return 0;
-    let n = 0;
-    for (const v of p.viewers.values()) if (v.connected) n++;
-    return n;
+    return this.streams.get(streamId)?.viewerCount() ?? 0;
   }
 
   isActive(streamId: StreamId): boolean {
-    const p = this.placements.get(streamId);
-    return !!p?.publisher?.connected && p.flowing;
+    return !!this.streams.get(streamId)?.isActive;
   }
 
-  /** Ends all media of a stream now (its publisher said goodbye, the owner pressed stop, deleted it or rotated its key). */
+  /**
+   * Ends all media of a stream on this node now (the owner pressed stop, deleted it or rotated
+   * its key) and marks it offline when it is still on air.
+   */
   async endStream(streamId: StreamId): Promise<void> {
-    this.clearGrace(streamId);
-    const p = this.placements.get(streamId);
-    if (p) await this.dropPlacement(p);
-    if (this.onAir.delete(streamId) || p) this.markOffline(streamId);
+    const live = this.liveStream(streamId);
+    await live.run(() => live.end());
+  }
+
+  /** The owner marked the stream live by hand (no media): its status and a `live` event. */
+  async startByHand(streamId: StreamId): Promise<void> {
+    const live = this.liveStream(streamId);
+    await live.run(() => live.startByHand());
   }
 
   async close(): Promise<void> {
-    for (const streamId of new Set([...this.placements.keys(), ...this.onAir.keys()])) await this.endStream(streamId).catch(() => {});
+    for (const live of [...this.streams.values()]) if (live.onAir || live.router) await live.run(() => live.end()).catch(() => {});
   }
 
-  private async place(streamId: StreamId, producers?: ProducerInfo[]): Promise<Placement> {
-    const worker = this.o.pool.pick(this.o.maxPeersPerWorker);
-    if (!worker) {
-      throw new UnavailableError('MEDIA_UNAVAILABLE', 'No media worker can take this stream right now; try again shortly.', { headers: { 'Retry-After': RETRY_AFTER_UNAVAILABLE } });
+  private liveStream(id: StreamId): LiveStream {
+    let live = this.streams.get(id);
+    if (!live) {
+      live = new LiveStream(id, {
+        pool: this.o.pool,
+        streams: this.o.streams,
+        events: this.events,
+        maxPeersPerWorker: this.o.maxPeersPerWorker,
+        reconnectGraceSeconds: this.o.reconnectGraceSeconds,
+        log: this.log,
+        sessionRemoved: (s) => this.removeSession(s),
+        viewerConnected: (s) => this.settlePending(s),
+        idle: (l) => this.forget(l),
+      });
+      this.streams.set(id, live);
     }
-    const routerId = `r-${streamId}-${randomBytes(4).toString('hex')}` as RouterId;
-    await this.call(worker, () => worker.channel.request('createRouter', { routerId, streamId, ...(producers?.length ? { producers } : {}) }));
-    // Another request for the same stream may have placed it meanwhile: keep the first.
-    const existing = this.placements.get(streamId);
-    if (existing) {
-      worker.channel.request('closeRouter', { routerId }).catch(() => {});
-      return existing;
-    }
-    const placement: Placement = { streamId, routerId, worker, generation: worker.generation, publisher: undefined, viewers: new Map(), flowing: false, producers: producers ?? [] };
-    this.placements.set(streamId, placement);
-    return placement;
+    return live;
   }
 
-  private addSession(id: PeerId, kind: SessionKind, placement: Placement, offer: string): Session {
+  /** Drops a stream that has nothing left on this node. */
+  private forget(live: LiveStream): void {
+    if (this.streams.get(live.id) === live && !live.onAir && !live.router && !live.inGrace) this.streams.delete(live.id);
+  }
+
+  private addSession(id: PeerId, kind: SessionKind, live: LiveStream, transport: Session['transport'], offer: string): Session {
     const ufrag = /^a=ice-ufrag:(\S+)/m.exec(offer)?.[1] ?? '';
-    const session: Session = { id, kind, streamId: placement.streamId, placement, etag: `"${randomBytes(9).toString('base64url')}"`, iceUfrag: ufrag, connected: false, createdAt: Date.now() };
+    const session: Session = { id, kind, streamId: live.id, live, transport, etag: `"${randomBytes(9).toString('base64url')}"`, iceUfrag: ufrag, connected: false, createdAt: Date.now() };
     this.sessions.set(id, session);
-    placement.worker.load++;
     return session;
   }
 
-  /** Forgets a session (whoever ended it); a DELETE for it still finds it in `ended` for a while. */
+  /** Forgets a session (its stream already did); a DELETE for it still finds it in `ended` for a while. */
   private removeSession(s: Session): void {
     if (!this.sessions.delete(s.id)) return;
     this.settlePending(s);
     this.ended.add(s.id, { kind: s.kind, streamId: s.streamId, ...(s.keyHash ? { keyHash: s.keyHash } : {}) });
-    const p = s.placement;
-    if (p.worker.generation === p.generation) p.worker.load = Math.max(0, p.worker.load - 1);
-    if (s.kind === 'whip' && p.publisher === s) p.publisher = undefined;
-    if (s.kind === 'whep' && p.viewers.delete(s.id) && s.connected) this.viewersChanged(p);
-  }
-
-  /** Ends a session from our side; the stream's state is the caller's business. */
-  private async closeSession(s: Session): Promise<void> {
-    this.removeSession(s);
-    await s.placement.worker.channel.request('closePeer', { peerId: s.id }).catch(() => {});
   }
 
   private pendingOn(worker: WorkerHandle): Set<Session> {
     let set = this.pendingByWorker.get(worker);
-    if (!set) this.pendingByWorker.set(worker, (set = new Set()));
+    if (!set) {
+      this.pendingByWorker.set(worker, (set = new Set()));
+      worker.onClose(() => this.pendingByWorker.delete(worker));
+    }
     return set;
   }
 
@@ -338,7 +288,7 @@ export class MediaService {
     if (!s.releasePending) return;
     s.releasePending();
     s.releasePending = undefined;
-    this.pendingByWorker.get(s.placement.worker)?.delete(s);
+    this.pendingByWorker.get(s.transport.router.worker)?.delete(s);
   }
 
   /**
@@ -347,13 +297,13 @@ export class MediaService {
    * a flood churns itself out.
    */
   private addPending(s: Session): void {
-    const pending = this.pendingOn(s.placement.worker);
+    const pending = this.pendingOn(s.transport.router.worker);
     pending.add(s);
     while (pending.size > this.o.maxPendingViewersPerWorker) {
       const oldest = pending.values().next().value!;
       pending.delete(oldest);
       this.log.info({ streamId: oldest.streamId, session: oldest.id, ageMs: Date.now() - oldest.createdAt }, 'unconnected viewer session dropped to make room');
-      void this.closeSession(oldest);
+      void oldest.live.closeSession(oldest);
     }
   }
 
@@ -367,116 +317,8 @@ export class MediaService {
     }
   }
 
-  private onPeerConnected(e: SfuEvents['peerConnected']): void {
-    const s = this.sessions.get(e.peerId);
-    if (!s || s.connected) return;
-    s.connected = true;
-    const p = s.placement;
-    if (s.kind === 'whip') {
-      this.clearGrace(s.streamId);
-      this.onAir.set(s.streamId, 'live');
-      this.o.streamsRepo.markLive(s.streamId).then(
-        () => this.events.emit(s.streamId, { type: 'live' }),
-        (err) => this.log.error({ err, streamId: s.streamId }, 'cannot mark stream live'),
-      );
-      this.log.info({ streamId: s.streamId, session: s.id }, 'publisher connected');
-    } else {
-      this.settlePending(s);
-      this.viewersChanged(p);
-      this.o.streamsRepo.addViews(s.streamId, 1).catch((err) => this.log.error({ err, streamId: s.streamId }, 'cannot count a view'));
-    }
-  }
-
-  private onPeerClosed(e: SfuEvents['peerClosed']): void {
-    const s = this.sessions.get(e.peerId);
-    if (!s) return;
-    this.log.info({ streamId: s.streamId, session: s.id, kind: s.kind, reason: e.reason, message: e.message }, 'session closed by the media plane');
-    this.removeSession(s);
-    if (s.kind === 'whip') this.publisherLost(s.streamId, s.placement, e.reason, e.message);
-  }
-
-  private onMediaFlowing(e: SfuEvents['mediaFlowing']): void {
-    for (const p of this.placements.values()) {
-      if (p.routerId !== e.routerId) continue;
-      p.flowing = e.flowing;
-      this.events.emit(p.streamId, { type: e.flowing ? 'active' : 'inactive' });
-    }
-  }
-
-  /**
-   * The publisher's session ended without a DELETE. A clean close (DTLS close_notify) is its
-   * goodbye: the broadcast ends now. A failure (network, consent, media timeout, worker
-   * lost) starts the grace period: `reconnecting` until the same encoder is back, or offline.
-   */
-  private publisherLost(streamId: StreamId, p: Placement | undefined, reason: PeerCloseReason, message: string): void {
-    if (reason === 'b-frames') this.events.emit(streamId, { type: 'error', message });
-    const state = this.onAir.get(streamId);
-    if (!state) {
-      // It never went live (never connected): there is nothing to wait for.
-      if (p && !p.publisher && p.viewers.size === 0) void this.dropPlacement(p);
-      return;
-    }
-    if (reason === 'closed') {
-      this.log.info({ streamId }, 'publisher closed its connection: the broadcast ended');
-      void this.endStream(streamId).catch((err) => this.log.error({ err, streamId }, 'cannot end stream'));
-      return;
-    }
-    this.events.emit(streamId, { type: 'inactive' });
-    if (state === 'live') {
-      this.onAir.set(streamId, 'reconnecting');
-      this.o.streamsRepo.markReconnecting(streamId).catch((err) => this.log.error({ err, streamId }, 'cannot mark stream reconnecting'));
-      this.events.emit(streamId, { type: 'reconnecting' });
-      this.log.info({ streamId, reason, graceSeconds: this.o.reconnectGraceSeconds }, 'publisher connection lost: waiting for it to come back');
-    }
-    // One grace period from the first loss: failed reconnect attempts do not extend it.
-    if (this.grace.has(streamId)) return;
-    const producers = p?.producers ?? [];
-    const timer = setTimeout(() => {
-      this.grace.delete(streamId);
-      if (this.placements.get(streamId)?.publisher?.connected) return;
-      this.log.info({ streamId }, 'publisher did not come back: stream offline');
-      this.endStream(streamId).catch((err) => this.log.error({ err, streamId }, 'cannot end stream'));
-    }, this.o.reconnectGraceSeconds * 1000);
-    this.grace.set(streamId, { timer, producers });
-  }
-
-  private workerLost(w: WorkerHandle, generation: number): void {
-    this.pendingByWorker.delete(w);
-    for (const p of [...this.placements.values()]) {
-      if (p.worker !== w || p.generation !== generation) continue;
-      this.placements.delete(p.streamId);
-      for (const s of [p.publisher, ...p.viewers.values()]) if (s) this.removeSession(s);
-      this.viewersChanged(p);
-      this.log.warn({ streamId: p.streamId }, 'stream lost with its sfu-worker');
-      if (this.onAir.has(p.streamId)) this.publisherLost(p.streamId, p, 'worker', 'the media worker restarted');
-    }
-  }
-
-  private async dropPlacement(p: Placement): Promise<void> {
-    if (this.placements.get(p.streamId) !== p) return;
-    this.placements.delete(p.streamId);
-    for (const s of [p.publisher, ...p.viewers.values()]) if (s) this.removeSession(s);
-    await p.worker.channel.request('closeRouter', { routerId: p.routerId }).catch(() => {});
-  }
-
-  private markOffline(streamId: StreamId): void {
-    this.events.emit(streamId, { type: 'inactive' });
-    this.events.emit(streamId, { type: 'offline' });
-    this.o.streamsRepo.markOffline(streamId).catch((err) => this.log.error({ err, streamId }, 'cannot mark stream offline'));
-  }
-
-  private clearGrace(streamId: StreamId): void {
-    const g = this.grace.get(streamId);
-    if (g) clearTimeout(g.timer);
-    this.grace.delete(streamId);
-  }
-
-  private viewersChanged(p: Placement): void {
-    this.events.emit(p.streamId, { type: 'viewercount', viewercount: this.viewerCount(p.streamId) });
-  }
-
   /** Runs a worker request, mapping its failures to HTTP errors. */
-  private async call<T>(worker: WorkerHandle, run: () => Promise<T>): Promise<T> {
+  private async call<T>(worker: WorkerHandle | undefined, run: () => Promise<T>): Promise<T> {
     try {
       return await run();
     } catch (err) {
@@ -490,15 +332,16 @@ export class MediaService {
           throw new ConflictError('STREAM_ALREADY_PUBLISHING', 'Another encoder is publishing this stream right now.');
         case 'NOT_PUBLISHING':
           throw new AppError('STREAM_NOT_LIVE', 'This stream is not live yet; try again in a few seconds.', { headers: { 'Retry-After': RETRY_AFTER_NOT_LIVE } });
-        case 'PEER_NOT_FOUND':
+        case 'TRANSPORT_NOT_FOUND':
           throw new NotFoundError('SESSION_NOT_FOUND', 'This session does not exist anymore.');
         case 'BAD_REQUEST':
           throw new AppError('SDP_MALFORMED', err.message);
         case 'WORKER_FULL':
+          throw new UnavailableError('MEDIA_UNAVAILABLE', 'This stream has as many WebRTC viewers as its server can carry; try again shortly.', { headers: { 'Retry-After': RETRY_AFTER_UNAVAILABLE } });
         case 'TIMEOUT':
         case 'CHANNEL_CLOSED':
         case 'ROUTER_NOT_FOUND':
-          this.log.warn({ worker: worker.id, code: err.code, err: err.message }, 'media worker could not take the request');
+          this.log.warn({ worker: worker?.index, code: err.code, err: err.message }, 'media worker could not take the request');
           throw new UnavailableError('MEDIA_UNAVAILABLE', 'The media server is busy or restarting; try again shortly.', { headers: { 'Retry-After': RETRY_AFTER_UNAVAILABLE } });
         default:
           throw err;
@@ -509,4 +352,9 @@ export class MediaService {
 
 function newSessionId(): PeerId {
   return randomBytes(16).toString('base64url') as PeerId;
+}
+
+/** A WebRTC session's transport has the session's id. */
+function transportIdOf(id: PeerId): TransportId {
+  return id as string as TransportId;
 }

@@ -38,6 +38,12 @@ export class StreamControl {
     await this.o.bus.publish('stream.end', streamId, cmd).catch((err) => this.o.log.warn({ err, streamId, reason }, 'cannot tell the other nodes to end a stream'));
   }
 
+  /** The owner marked the stream live by hand (no media: its status only). */
+  async startByHand(streamId: StreamId): Promise<void> {
+    await this.o.media.startByHand(streamId);
+    this.o.log.info({ streamId }, 'stream marked live by its owner');
+  }
+
   async close(): Promise<void> {
     await this.subscription?.unsubscribe();
   }

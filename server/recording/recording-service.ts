@@ -20,7 +20,9 @@ import type { Config } from '../config.ts';
 import type { RecordingsRepo, NewSegment } from '../db/recordings-repo.ts';
 import type { HlsService, LiveRecording } from '../hls/hls-service.ts';
 import type { Logger } from '../logger.ts';
-import type { MediaService, RouterPlacement } from '../media/media-service.ts';
+import type { MediaService, StreamRouter } from '../media/media-service.ts';
+import type { PlainTransportHandle } from '../sfu/worker-handle.ts';
+import type { TransportId } from '../../protocol/ids.ts';
 import type { Metrics } from '../metrics.ts';
 import { RecorderProcess } from './recorder-process.ts';
 
@@ -49,7 +51,8 @@ interface Active {
   dir: string;
   live: LiveRecording;
   proc: RecorderProcess;
-  placement: RouterPlacement;
+  /** The router it records from, and what the publisher sends. */
+  source: StreamRouter;
   input: RecorderInput;
   renditions: RenditionSpec[];
   /** Where each rendition would continue if the recorder process had to start again. */
@@ -66,8 +69,8 @@ interface Active {
   crashes: number;
   /** The FFmpeg processes its recorder runs, by job (killed should the recorder die without them). */
   ffmpegPids: Map<string, number>;
-  /** The router outputs (recorder ids) pointed at them. */
-  attached: Set<string>;
+  /** The plain RTP transports pointed at them, by job. */
+  attached: Map<string, PlainTransportHandle[]>;
   sourceHeight: number | undefined;
   log: Logger;
 }
@@ -197,19 +200,19 @@ export class RecordingService {
 
   /** A publisher (re)started on the stream's router: start recording, or follow a router/codec change. */
   private async onActive(streamId: StreamId): Promise<void> {
-    const placement = this.o.media.placementOf(streamId);
-    if (!placement || this.closed) return;
-    const input = inputOf(placement);
+    const source = this.o.media.routerOf(streamId);
+    if (!source || this.closed) return;
+    const input = inputOf(source);
     if (!input.video && !input.audio) return;
     const a = this.active.get(streamId);
     if (!a || a.stopping) {
       if (a) await a.done;
-      await this.begin(streamId, placement, input);
+      await this.begin(streamId, source, input);
       return;
     }
-    const moved = a.placement.routerId !== placement.routerId || a.placement.generation !== placement.generation;
+    const moved = a.source.router !== source.router;
     const recoded = JSON.stringify(a.input) !== JSON.stringify(input);
-    a.placement = placement;
+    a.source = source;
     if (moved || recoded) {
       a.input = input;
       a.log.info({ moved, recoded, input }, 'the stream moved or changed codec: restarting FFmpeg');
@@ -217,7 +220,7 @@ export class RecordingService {
     }
   }
 
-  private async begin(streamId: StreamId, placement: RouterPlacement, input: RecorderInput): Promise<void> {
+  private async begin(streamId: StreamId, source: StreamRouter, input: RecorderInput): Promise<void> {
     const row = await this.o.repo.create(streamId, (id) => `${streamId}/${id}`);
     if (this.closed) {
       await this.o.repo.delete(row.id); // the server began stopping meanwhile
@@ -229,10 +232,10 @@ export class RecordingService {
     let resolveDone!: () => void;
     const done = new Promise<void>((r) => (resolveDone = r));
     const a: Active = {
-      id: row.id, streamId, dir, placement, input, renditions, log,
+      id: row.id, streamId, dir, source, input, renditions, log,
       live: this.o.hls.begin(streamId, row.id, renditions.map((r) => r.name)),
       proc: undefined as unknown as RecorderProcess,
-      resume: {}, stopping: false, finished: false, discarded: false, done, resolveDone, writes: Promise.resolve(), crashes: 0, ffmpegPids: new Map(), attached: new Set(), sourceHeight: undefined,
+      resume: {}, stopping: false, finished: false, discarded: false, done, resolveDone, writes: Promise.resolve(), crashes: 0, ffmpegPids: new Map(), attached: new Map(), sourceHeight: undefined,
     };
     this.active.set(streamId, a);
     this.spawn(a);
@@ -319,23 +322,19 @@ export class RecordingService {
     return (a.resume[rendition] ??= { msn: 0, partSeq: 0, epoch: 0, timelineSeconds: 0 });
   }
 
-  /** Points the stream's router at the ports FFmpeg listens on. */
+  /** Points the stream's router at the ports FFmpeg listens on: a plain RTP transport per track. */
   private async attach(a: Active, proc: RecorderProcess, m: Extract<RecorderMessage, { t: 'attach' }>): Promise<void> {
-    const p = a.placement;
-    // One router output per FFmpeg: the source's is the recording's id.
-    const recorderId = m.job === 'main' ? a.id : `${a.id}:${m.job}`;
+    const router = a.source.router;
+    // The same ids again re-point the transports (FFmpeg restarted on new ports).
+    const id = (kind: string) => `${a.id}:${m.job}:${kind}` as TransportId;
+    const keyframeIntervalMs = Math.round(this.o.config.segmentSeconds * 1000);
     try {
-      const { tracks } = await p.worker.channel.request('addRecorder', {
-        routerId: p.routerId,
-        recorderId,
-        host: '127.0.0.1',
-        videoPort: m.videoPort,
-        audioPort: m.audioPort,
-        videoPayloadType: m.videoPayloadType,
-        audioPayloadType: m.audioPayloadType,
-        keyframeIntervalMs: Math.round(this.o.config.segmentSeconds * 1000),
-      });
-      a.attached.add(recorderId);
+      const video = await router.createPlainTransport(id('video'), '127.0.0.1', m.videoPort);
+      const audio = await router.createPlainTransport(id('audio'), '127.0.0.1', m.audioPort);
+      a.attached.set(m.job, [video, audio]);
+      // Audio first: the video starts both at the keyframe asked for when it is consumed.
+      const tracks = [await audio.consume('audio', m.audioPayloadType), await video.consume('video', m.videoPayloadType, keyframeIntervalMs)];
+      if (a.stopping) for (const t of [video, audio]) void t.close();
       a.log.info({ job: m.job, videoPort: m.videoPort, audioPort: m.audioPort, tracks: tracks.map((t) => `${t.kind}:${t.codec}`) }, 'recorder attached to the router');
       proc.send({ t: 'attached', job: m.job, ok: true });
     } catch (err) {
@@ -366,7 +365,8 @@ export class RecordingService {
     if (!a) return;
     if (!a.stopping) {
       a.stopping = true;
-      for (const recorderId of a.attached) a.placement.worker.channel.request('removeRecorder', { routerId: a.placement.routerId, recorderId }).catch(() => {});
+      for (const transports of a.attached.values()) for (const t of transports) void t.close();
+      a.attached.clear();
       if (!a.proc.alive) {
         // Between a crash and its restart: nothing runs that could finish it.
         void this.finalizeAbandoned(a.id, a.dir, a.log).then(() => this.forget(a));
@@ -479,7 +479,7 @@ export class RecordingService {
   }
 }
 
-function inputOf(p: RouterPlacement): RecorderInput {
+function inputOf(p: StreamRouter): RecorderInput {
   const input: RecorderInput = {};
   const video = p.producers.find((x) => x.kind === 'video');
   const audio = p.producers.find((x) => x.kind === 'audio');

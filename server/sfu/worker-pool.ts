@@ -1,14 +1,17 @@
 /**
- * The sfu-worker processes of this node: spawns them (one UDP port each), waits for their
- * `ready`, restarts a crashed one after a pause (doubling up to 30 s), and tells the owner
- * which worker was lost so sessions on it can be cleaned up. Placement: least loaded.
+ * The sfu-worker processes of this node: spawns them (one UDP port each, a slot per worker),
+ * waits for their `ready`, and restarts a crashed one after a pause (doubling up to 30 s).
+ * Every process gets a fresh WorkerHandle; when one exits, its handle closes and cascades to
+ * the routers on it. Placement: the least loaded by the workers' own reports.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import type { SfuEvent, SfuEvents, WorkerSettings, WorkerStats } from '../../protocol/sfu.ts';
+import type { WorkerSettings } from '../../protocol/sfu.ts';
 import type { Logger } from '../logger.ts';
-import { WorkerChannel } from './worker-channel.ts';
+import { WorkerHandle } from './worker-handle.ts';
+
+export { WorkerHandle };
 
 export interface WorkerPoolOptions {
   count: number;
@@ -20,27 +23,13 @@ export interface WorkerPoolOptions {
   startTimeoutMs?: number;
 }
 
-export interface WorkerHandle {
-  readonly id: number;
-  readonly port: number;
-  channel: WorkerChannel;
-  child: ChildProcess;
-  ready: boolean;
-  /** Sessions the server placed here (publishers + viewers). */
-  load: number;
-  /** Increases with every restart: sessions remember the generation they were placed on. */
-  generation: number;
-  /** The worker's latest counters (it pushes them every second); undefined until the first. */
-  stats: WorkerStats | undefined;
-}
-
 const WORKER_MAIN = fileURLToPath(new URL('../../sfu-workers/main.ts', import.meta.url));
 const TSX = import.meta.resolve('tsx');
 
 export class WorkerPool {
+  /** The current process of each slot. */
   private readonly workers: WorkerHandle[] = [];
-  private readonly lostListeners = new Set<(w: WorkerHandle, generation: number) => void>();
-  private readonly eventListeners: Array<{ event: SfuEvent; listener: (data: SfuEvents[SfuEvent]) => void }> = [];
+  private readonly lostListeners = new Set<(w: WorkerHandle) => void>();
   private stopping = false;
 
   constructor(private readonly o: WorkerPoolOptions) {}
@@ -48,25 +37,16 @@ export class WorkerPool {
   /** Spawns every worker and resolves when all are ready (rejects if one cannot start). */
   async start(): Promise<void> {
     const starts: Promise<void>[] = [];
-    for (let i = 0; i < this.o.count; i++) {
-      const handle = { id: i, port: this.o.portBase + i, ready: false, load: 0, generation: 0, stats: undefined } as WorkerHandle;
-      this.workers.push(handle);
-      starts.push(this.spawn(handle));
-    }
+    for (let i = 0; i < this.o.count; i++) starts.push(this.spawn(i));
     await Promise.all(starts);
   }
 
-  onWorkerLost(listener: (w: WorkerHandle, generation: number) => void): void {
+  /** A worker process that was ready exited unexpectedly (its handle has closed). */
+  onWorkerLost(listener: (w: WorkerHandle) => void): void {
     this.lostListeners.add(listener);
   }
 
-  /** Listens to an event of every worker, including workers restarted later. */
-  on<E extends SfuEvent>(event: E, listener: (data: SfuEvents[E]) => void): void {
-    this.eventListeners.push({ event, listener: listener as (data: SfuEvents[SfuEvent]) => void });
-    for (const w of this.workers) w.channel?.on(event, listener);
-  }
-
-  /** The ready worker with the fewest sessions below `maxPeers`, or undefined when all are full. */
+  /** The ready worker with the fewest peers below `maxPeers`, or undefined when all are full. */
   pick(maxPeers: number): WorkerHandle | undefined {
     let best: WorkerHandle | undefined;
     for (const w of this.workers) {
@@ -76,8 +56,8 @@ export class WorkerPool {
     return best;
   }
 
-  get(id: number): WorkerHandle | undefined {
-    return this.workers[id];
+  get(index: number): WorkerHandle | undefined {
+    return this.workers[index];
   }
 
   all(): readonly WorkerHandle[] {
@@ -102,8 +82,9 @@ export class WorkerPool {
     );
   }
 
-  private spawn(handle: WorkerHandle, attempt = 0): Promise<void> {
-    const settings: WorkerSettings = { ...this.o.base, workerId: handle.id, port: handle.port };
+  private spawn(index: number, attempt = 0): Promise<void> {
+    const port = this.o.portBase + index;
+    const settings: WorkerSettings = { ...this.o.base, workerId: index, port };
     const child = fork(WORKER_MAIN, [], {
       execArgv: ['--import', TSX],
       // Few malloc arenas: libdatachannel's threads otherwise each grow their own, which costs
@@ -112,15 +93,9 @@ export class WorkerPool {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',
     });
-    handle.child = child;
-    handle.channel = new WorkerChannel(child);
-    for (const { event, listener } of this.eventListeners) handle.channel.on(event, listener);
-    handle.channel.on('stats', (stats) => {
-      if (handle.child === child) handle.stats = stats;
-    });
-    handle.ready = false;
-    handle.stats = undefined;
-    const log = this.o.log.child({ worker: handle.id, pid: child.pid });
+    const handle = new WorkerHandle(index, port, child);
+    this.workers[index] = handle;
+    const log = this.o.log.child({ worker: index, pid: child.pid });
     for (const stream of [child.stdout, child.stderr]) {
       if (!stream) continue;
       createInterface({ input: stream }).on('line', (line) => {
@@ -133,34 +108,32 @@ export class WorkerPool {
       });
     }
 
+    const startTimeoutMs = this.o.startTimeoutMs ?? 15_000;
     const ready = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`sfu-worker ${handle.id} did not become ready within ${this.o.startTimeoutMs ?? 15_000} ms`)), this.o.startTimeoutMs ?? 15_000);
+      const timer = setTimeout(() => reject(new Error(`sfu-worker ${index} did not become ready within ${startTimeoutMs} ms`)), startTimeoutMs);
       handle.channel.on('ready', (info) => {
         clearTimeout(timer);
+        if (handle.closed) return;
         handle.ready = true;
         log.info({ port: info.port, address: info.address }, 'sfu-worker ready');
         resolve();
       });
       child.once('exit', (code) => {
         clearTimeout(timer);
-        if (!handle.ready) reject(new Error(`sfu-worker ${handle.id} exited during start (code ${code}); is UDP port ${handle.port} free?`));
+        if (!handle.ready) reject(new Error(`sfu-worker ${index} exited during start (code ${code}); is UDP port ${port} free?`));
       });
     });
 
     child.once('exit', (code, signal) => {
-      const generation = handle.generation;
       const wasReady = handle.ready;
-      handle.ready = false;
-      handle.channel.close(`sfu-worker ${handle.id} exited`);
+      handle.workerClosed(`sfu-worker ${index} exited`);
       if (this.stopping) return;
       log.error({ code, signal }, 'sfu-worker exited; its sessions are lost');
-      handle.load = 0;
-      handle.generation++;
-      if (wasReady) for (const l of this.lostListeners) l(handle, generation);
+      if (wasReady) for (const l of this.lostListeners) l(handle);
       const delay = Math.min(30_000, 500 * 2 ** attempt);
       setTimeout(() => {
         if (this.stopping) return;
-        this.spawn(handle, wasReady ? 0 : attempt + 1).catch((err) => log.error({ err: (err as Error).message }, 'sfu-worker restart failed'));
+        this.spawn(index, wasReady ? 0 : attempt + 1).catch((err) => log.error({ err: (err as Error).message }, 'sfu-worker restart failed'));
       }, delay).unref();
     });
     return ready;

@@ -1,6 +1,7 @@
 /**
- * Streams: create, read, edit, delete, key reveal/rotation and the live/offline state.
- * The media plane (WHIP) calls markLive/markOffline too; owners can do it by hand.
+ * Streams: create, read, edit, delete, key reveal/rotation, and the stored live/offline
+ * state. That state is written by one caller only: the stream's LiveStream
+ * (server/media/live-stream.ts), which also handles an owner's start and stop.
  */
 import type { Logger } from '../logger.ts';
 import type { CreateStreamBody, Page, StreamKeyView, StreamView, UpdateStreamBody } from '../../protocol/api.ts';
@@ -133,11 +134,21 @@ export class StreamService {
     return this.o.keys.hash(streamKey);
   }
 
-  async setLive(id: string, userId: UserId, live: boolean, origin?: string): Promise<StreamView> {
-    const row = await this.getOwned(id, userId);
-    if (live) await this.o.streams.markLive(row.id as StreamId);
-    else await this.o.streams.markOffline(row.id as StreamId);
-    this.o.log.info({ streamId: row.id, live }, live ? 'stream live' : 'stream offline');
-    return this.view(await this.get(id), origin);
+  /** On air (again): a reconnect keeps its start time. */
+  async markLive(id: StreamId): Promise<void> {
+    await this.o.streams.markLive(id);
+  }
+
+  async markReconnecting(id: StreamId): Promise<void> {
+    await this.o.streams.markReconnecting(id);
+  }
+
+  /** True when it was on air (so exactly one caller in the cluster sees it end). */
+  markOffline(id: StreamId): Promise<boolean> {
+    return this.o.streams.markOffline(id);
+  }
+
+  async addViews(id: StreamId, n: number): Promise<void> {
+    await this.o.streams.addViews(id, n);
   }
 }

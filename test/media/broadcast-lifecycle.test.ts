@@ -124,6 +124,30 @@ describe('a failed publisher connection', () => {
   });
 });
 
+describe("the owner's start and stop", () => {
+  it('say `live` and `offline` once each, for a stream marked live by hand and for a publishing one', async () => {
+    const s = await createStreamer(server.url, 'switcher', 'by hand');
+    const events = watchEvents(s.streamId);
+    await until('the event stream', () => (/event: offline/.test(events.text()) ? true : undefined));
+    expect((await call('POST', `/streams/${s.streamId}/start`, { token: s.token })).body.stream.status).toBe('live');
+    await until('a live event', () => (/event: live/.test(events.text()) ? true : undefined));
+    expect((await call('POST', `/streams/${s.streamId}/stop`, { token: s.token })).body.stream.status).toBe('offline');
+    await until('an offline event', () => (events.text().match(/event: offline/g)!.length === 2 ? true : undefined));
+
+    // Publishing, then stopped by the owner: one offline, not two.
+    await publish(s.streamKey);
+    await until('live', async () => ((await status(s.streamId)) === 'live' ? true : undefined));
+    expect((await call('POST', `/streams/${s.streamId}/stop`, { token: s.token })).body.stream.status).toBe('offline');
+    // Stopping again changes nothing and says nothing.
+    expect((await call('POST', `/streams/${s.streamId}/stop`, { token: s.token })).body.stream.status).toBe('offline');
+    await new Promise((r) => setTimeout(r, 300));
+    await events.close();
+    const names = [...events.text().matchAll(/^event: (\w+)$/gm)].map((m) => m[1]).filter((n) => n === 'live' || n === 'offline');
+    // The first `offline` is the status the stream had when the event stream opened.
+    expect(names).toEqual(['offline', 'live', 'offline', 'live', 'offline']);
+  });
+});
+
 describe('the stream key', () => {
   it('rotated, stops the encoder using the old one at once and refuses it from then on', async () => {
     const s = await createStreamer(server.url, 'rotator', 'rotation');

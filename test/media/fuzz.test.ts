@@ -108,7 +108,7 @@ it('survives thousands of malformed offers and keeps forwarding', async () => {
     const routerId = `fuzz-${i}` as never;
     await worker.channel.request('createRouter', { routerId, streamId: streamId as never });
     try {
-      await worker.channel.request(viewing ? 'view' : 'publish', { routerId, peerId: `fz${i}` as never, offer });
+      await worker.channel.request('createWebRtcTransport', { routerId, transportId: `fz${i}` as never, offer, role: viewing ? 'consume' : 'produce' });
       codes.set('accepted', (codes.get('accepted') ?? 0) + 1);
     } catch (err) {
       const code = (err as { code: string }).code;

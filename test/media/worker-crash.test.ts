@@ -89,7 +89,9 @@ it('cleans up after a killed worker and accepts a new publish on its replacement
   expect(server.logs()).toContain('publisher connection lost: waiting for it to come back');
   expect(server.logs()).toContain('sfu-worker exited; its sessions are lost');
 
-  await until(() => worker.ready && worker.child.pid !== oldPid);
+  // A restarted worker is a new handle in the same slot.
+  await until(() => server.app.workers.all()[0]!.ready && server.app.workers.all()[0]!.child.pid !== oldPid);
+  expect(worker.closed).toBe(true);
   const second = await publishAndView(s.body.streamKey, streamId);
   expect((await call('GET', `/streams/${streamId}`)).body.stream.status).toBe('live');
   expect(second.received()).toBeGreaterThan(10);

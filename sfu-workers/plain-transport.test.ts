@@ -1,7 +1,7 @@
 import { createSocket } from 'node:dgram';
 import { describe, expect, it } from 'vitest';
 import { MediaTrack, type Consumer } from './media-track.ts';
-import { PlainRtpSink } from './plain-rtp-sink.ts';
+import { PlainRtpSink } from './plain-transport.ts';
 import { rtpSeq, rtpSsrc } from './rtp.ts';
 
 function rtp(seq: number, pt = 96): Buffer {

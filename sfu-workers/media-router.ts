@@ -1,0 +1,300 @@
+/**
+ * A media router carries one live stream inside a worker: its producers (one per kind) take
+ * media from a source, and consumers on the router's transports take it out. Transports are
+ * the router's children: WebRTC (a publisher that feeds the producers, or a viewer whose
+ * consumers it feeds) and plain RTP to a recorder. The router throttles keyframe requests to
+ * the producers' source, keeps keyframes coming for consumers that need them at an interval
+ * (recorders), and says when media starts and stops flowing. It knows no SDP and no RTCP:
+ * each transport turns its peer's feedback into router calls.
+ */
+import { randomInt } from 'node:crypto';
+import type { RouterId, StreamId, TransportId } from '../protocol/ids.ts';
+import type { MediaKind, ProducerInfo, RouterStats, SfuErrorCode, TransportCloseReason, WorkerSettings } from '../protocol/sfu.ts';
+import type { Consumer, MediaTrack } from './media-track.ts';
+import { Producer, type ProducerSource } from './producer.ts';
+
+export class SfuError extends Error {
+  constructor(
+    readonly code: SfuErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What a router tells its worker (which turns it into channel events). */
+export interface RouterEvents {
+  transportConnected(t: Transport): void;
+  transportClosed(t: Transport, reason: TransportCloseReason, message: string): void;
+  mediaFlowing(flowing: boolean): void;
+}
+
+/** A child of a router. `close()` ends it quietly (the server asked, or the router closes). */
+export interface Transport {
+  readonly id: TransportId;
+  /** A WebRTC peer (counts against the worker's maxPeers). */
+  readonly isPeer: boolean;
+  /** Feeds the router's producers. */
+  readonly producing: boolean;
+  close(): void;
+}
+
+/** A consumer that follows the producer of its kind, whichever that is (plain RTP, pipes). */
+interface Follower {
+  kind: MediaKind;
+  consumer: Consumer;
+  keyframeIntervalMs: number | undefined;
+}
+
+/** Keyframe requests to one source: at most one per this interval, the rest coalesced. */
+const KEYFRAME_INTERVAL_MS = 500;
+/** No producer packet for this long: the stream's media stopped. */
+const MEDIA_IDLE_MS = 4_000;
+/** How often a router whose consumers need keyframes at an interval checks that they keep coming. */
+const KEYFRAME_CHECK_MS = 100;
+
+export class MediaRouter {
+  private readonly producers = new Map<MediaKind, Producer>();
+  private readonly transports = new Map<TransportId, Transport>();
+  private readonly followers = new Set<Follower>();
+  private keyframeCheckTimer: NodeJS.Timeout | undefined;
+  private lastKeyframeRequest = -Infinity;
+  private keyframeTimer: NodeJS.Timeout | undefined;
+  private readonly timer: NodeJS.Timeout;
+  private flowing = false;
+  private closed = false;
+  keyframeRequests = 0;
+  nacksAnswered = 0;
+  private bytesInAtLastTick = 0;
+  private lastTickAt = performance.now();
+  private bitrateIn = 0;
+
+  constructor(
+    readonly id: RouterId,
+    readonly streamId: StreamId,
+    readonly settings: WorkerSettings,
+    private readonly events: RouterEvents,
+    expected: ProducerInfo[] = [],
+  ) {
+    this.timer = setInterval(() => this.tick(), 1000);
+    for (const info of expected) if (!this.producers.has(info.kind)) this.createProducer(info);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  get peerCount(): number {
+    let n = 0;
+    for (const t of this.transports.values()) if (t.isPeer) n++;
+    return n;
+  }
+
+  get viewerCount(): number {
+    let n = 0;
+    for (const t of this.transports.values()) if (t.isPeer && !t.producing) n++;
+    return n;
+  }
+
+  get isPublishing(): boolean {
+    for (const t of this.transports.values()) if (t.producing) return true;
+    return false;
+  }
+
+  /** What the producers carry, as new consumers are offered it. */
+  producerInfos(): ProducerInfo[] {
+    return [...this.producers.values()].filter((p) => p.offered).map((p) => p.info);
+  }
+
+  /** The producer of a kind, when there is one. */
+  producer(kind: MediaKind): Producer | undefined {
+    return this.producers.get(kind);
+  }
+
+  transport(id: TransportId): Transport | undefined {
+    return this.transports.get(id);
+  }
+
+  addTransport(t: Transport): void {
+    if (this.closed) throw new SfuError('ROUTER_NOT_FOUND', 'the router closed');
+    this.transports.set(t.id, t);
+  }
+
+  /**
+   * A source is about to produce these kinds. A producer of another codec cannot continue its
+   * consumers' streams: the WebRTC consumers are closed and the producers made anew.
+   */
+  prepareProduce(infos: ProducerInfo[]): void {
+    const changed = infos.some((i) => this.producers.get(i.kind)?.differsFrom(i.codec, i.clockRate));
+    if (!changed) return;
+    for (const t of [...this.transports.values()]) if (t.isPeer && !t.producing) this.transportClosed(t, 'closed', 'the publisher changed codec');
+    this.producers.clear();
+  }
+
+  /** A source produces these kinds from now on (the producers are made if missing). */
+  produce(infos: ProducerInfo[], source: ProducerSource): Map<MediaKind, Producer> {
+    const out = new Map<MediaKind, Producer>();
+    for (const p of this.producers.values()) p.offered = false;
+    for (const info of infos) {
+      const p = this.producers.get(info.kind) ?? this.createProducer(info);
+      p.info = info;
+      p.offered = true;
+      p.source = source;
+      out.set(info.kind, p);
+    }
+    return out;
+  }
+
+  /** The source is gone: its producers wait for the next one; media stops flowing. */
+  unproduce(source: ProducerSource): void {
+    for (const p of this.producers.values()) if (p.source === source) p.source = undefined;
+    this.setFlowing(false);
+  }
+
+  /** A packet reached a producer: media flows (said at once; the 1 s tick notices it stopping). */
+  mediaArrived(): void {
+    if (!this.flowing) this.setFlowing(true);
+  }
+
+  /**
+   * A consumer that follows the producer of its kind: attached now if there is one, and to
+   * every producer of that kind made later (a codec change).
+   */
+  follow(kind: MediaKind, consumer: Consumer, keyframeIntervalMs?: number): void {
+    const f: Follower = { kind, consumer, keyframeIntervalMs };
+    this.followers.add(f);
+    this.producers.get(kind)?.track.add(consumer);
+    if (keyframeIntervalMs !== undefined) {
+      this.requestKeyframe();
+      this.keyframeCheckTimer ??= setInterval(() => this.keepKeyframesComing(), KEYFRAME_CHECK_MS);
+    }
+  }
+
+  unfollow(consumer: Consumer): void {
+    for (const f of this.followers) {
+      if (f.consumer !== consumer) continue;
+      this.followers.delete(f);
+      this.producers.get(f.kind)?.track.remove(consumer);
+    }
+    if (![...this.followers].some((f) => f.keyframeIntervalMs !== undefined)) {
+      clearInterval(this.keyframeCheckTimer);
+      this.keyframeCheckTimer = undefined;
+    }
+  }
+
+  /** Asks the video producer's source for a keyframe, at most once per KEYFRAME_INTERVAL_MS. */
+  requestKeyframe(): void {
+    const wait = this.lastKeyframeRequest + KEYFRAME_INTERVAL_MS - performance.now();
+    if (wait > 0) {
+      this.keyframeTimer ??= setTimeout(() => {
+        this.keyframeTimer = undefined;
+        this.requestKeyframe();
+      }, wait);
+      return;
+    }
+    const source = this.producers.get('video')?.source;
+    if (!source?.sendKeyframeRequest()) return;
+    this.lastKeyframeRequest = performance.now();
+    this.keyframeRequests++;
+  }
+
+  /** A consumer's receiver lost a packet: resent from the producer's cache when it is there. */
+  retransmit(track: MediaTrack, consumer: Consumer, seq: number): void {
+    if (track.retransmit(consumer, seq)) this.nacksAnswered++;
+  }
+
+  /** A transport ended on its own (failure, timeout, its peer's goodbye): reported to the server. */
+  transportClosed(t: Transport, reason: TransportCloseReason, message: string): void {
+    if (this.transports.get(t.id) !== t) return;
+    this.transports.delete(t.id);
+    t.close();
+    this.events.transportClosed(t, reason, message);
+  }
+
+  transportConnected(t: Transport): void {
+    if (this.transports.get(t.id) === t) this.events.transportConnected(t);
+  }
+
+  /** The server closed a transport: no event. */
+  closeTransport(id: TransportId): boolean {
+    const t = this.transports.get(id);
+    if (!t) return false;
+    this.transports.delete(id);
+    t.close();
+    return true;
+  }
+
+  stats(): RouterStats {
+    const c = this.counters();
+    return { routerId: this.id, publishing: this.isPublishing, viewers: this.viewerCount, packetsIn: c.packetsIn, packetsOut: c.packetsOut, bitrateIn: this.bitrateIn };
+  }
+
+  counters(): { packetsIn: number; packetsOut: number } {
+    let packetsIn = 0;
+    let packetsOut = 0;
+    for (const p of this.producers.values()) {
+      packetsIn += p.track.packetsIn;
+      packetsOut += p.track.packetsOut;
+    }
+    return { packetsIn, packetsOut };
+  }
+
+  /** Closes every transport (no events: the server asked for it) and stops timers. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    clearInterval(this.keyframeCheckTimer);
+    clearTimeout(this.keyframeTimer);
+    for (const t of [...this.transports.values()]) t.close();
+    this.transports.clear();
+  }
+
+  private createProducer(info: ProducerInfo): Producer {
+    const p = new Producer({
+      info,
+      ssrc: randomInt(1, 0xffffffff),
+      onKeyframeNeeded: () => this.requestKeyframe(),
+      onBFrame: (producer) => producer.source?.reject('b-frames', 'the H.264 stream has B-frames, which browsers cannot play over WebRTC: set bframes=0 in the encoder (x264: tune=zerolatency)'),
+    });
+    this.producers.set(info.kind, p);
+    // A producer made anew (first source, or a codec change) feeds the followers too.
+    for (const f of this.followers) if (f.kind === info.kind) p.track.add(f.consumer);
+    return p;
+  }
+
+  private setFlowing(flowing: boolean): void {
+    if (this.flowing === flowing) return;
+    this.flowing = flowing;
+    this.events.mediaFlowing(flowing);
+  }
+
+  /** Followers that need keyframes at an interval (recorders cut segments there): ask when the last is getting old. */
+  private keepKeyframesComing(): void {
+    const video = this.producers.get('video');
+    if (!video?.source) return;
+    let interval = Infinity;
+    for (const f of this.followers) if (f.keyframeIntervalMs !== undefined) interval = Math.min(interval, f.keyframeIntervalMs);
+    // Ask a little early: the keyframe takes a round trip and an encode to arrive.
+    if (video.track.keyframeAge() >= interval * 0.85) this.requestKeyframe();
+  }
+
+  private tick(): void {
+    const now = performance.now();
+    let bytesIn = 0;
+    let recent = false;
+    let sourced = false;
+    for (const p of this.producers.values()) {
+      bytesIn += p.track.bytesIn;
+      if (p.source) sourced = true;
+      if (p.track.idleFor() < MEDIA_IDLE_MS) recent = true;
+      // Consumers whose sinks broke under us (closed without a state change) end their transport.
+      for (const c of p.track.consumers) if (c.broken) c.owner?.consumerBroken(c);
+    }
+    const seconds = (now - this.lastTickAt) / 1000;
+    this.bitrateIn = seconds > 0 ? Math.round(((bytesIn - this.bytesInAtLastTick) * 8) / seconds) : 0;
+    this.bytesInAtLastTick = bytesIn;
+    this.lastTickAt = now;
+    if (this.flowing && !(sourced && recent)) this.setFlowing(false);
+  }
+}
