@@ -91,7 +91,17 @@ export interface SfuMethods {
    */
   createPlainTransport: { req: { routerId: RouterId; transportId: TransportId; host: string; port: number }; res: Record<string, never> };
   /**
-   * A consumer on a plain transport. `keyframeIntervalMs`: while it exists, the producer is
+   * A pipe to another router of the stream on this node: RTP and RTCP over UDP on `host` (a
+   * loopback address), bound to a free port that is returned. Both ends are made, then
+   * connected to each other; the far end produces, the origin end consumes.
+   */
+  createPipeTransport: { req: { routerId: RouterId; transportId: TransportId; host: string }; res: { port: number } };
+  connectPipeTransport: { req: { transportId: TransportId; host: string; port: number }; res: Record<string, never> };
+  /** The far end of a pipe feeds its router's producers (payload types as the origin end sends them). */
+  produce: { req: { transportId: TransportId; producers: ProducerInfo[] }; res: Record<string, never> };
+  /**
+   * A consumer on a plain transport or on the origin end of a pipe (primed with the cached
+   * group of pictures). `keyframeIntervalMs`: while it exists, the producer is
    * asked for a keyframe at once and then at least this often (recorders cut segments there).
    */
   consume: { req: { transportId: TransportId; kind: MediaKind; payloadType: number; keyframeIntervalMs?: number }; res: ConsumerInfo };

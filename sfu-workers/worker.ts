@@ -6,6 +6,7 @@
 import type { RouterId, StreamId, TransportId } from '../protocol/ids.ts';
 import type { ProducerInfo, SfuEvent, SfuEvents, SfuMethod, SfuMethods, WorkerLoad, WorkerSettings, WorkerStats } from '../protocol/sfu.ts';
 import { MediaRouter, SfuError, type Transport } from './media-router.ts';
+import { PipeTransport } from './pipe-transport.ts';
 import { PlainTransport } from './plain-transport.ts';
 import { parseOffer } from './sdp.ts';
 import { WebRtcTransport } from './webrtc-transport.ts';
@@ -71,10 +72,32 @@ export class SfuWorker {
       this.transports.set(transportId, { router, transport });
       return {};
     },
+    createPipeTransport: async ({ routerId, transportId, host }) => {
+      const router = this.router(routerId);
+      if (this.transports.has(transportId)) throw new SfuError('BAD_REQUEST', `transport ${transportId} exists`);
+      const transport = await PipeTransport.create(router, transportId, host);
+      try {
+        router.addTransport(transport);
+      } catch (err) {
+        transport.close();
+        throw err;
+      }
+      this.transports.set(transportId, { router, transport });
+      return { port: transport.port };
+    },
+    connectPipeTransport: async ({ transportId, host, port }) => {
+      await this.pipe(transportId).connect(host, port);
+      return {};
+    },
+    produce: ({ transportId, producers }) => {
+      this.pipe(transportId).produce(producers);
+      return {};
+    },
     consume: ({ transportId, kind, payloadType, keyframeIntervalMs }) => {
       const t = this.transports.get(transportId)?.transport;
-      if (!(t instanceof PlainTransport)) throw new SfuError('TRANSPORT_NOT_FOUND', `no plain transport ${transportId} on this worker`);
-      return t.consume(kind, payloadType, keyframeIntervalMs);
+      if (t instanceof PlainTransport) return t.consume(kind, payloadType, keyframeIntervalMs);
+      if (t instanceof PipeTransport) return t.consume(kind, payloadType);
+      throw new SfuError('TRANSPORT_NOT_FOUND', `no plain or pipe transport ${transportId} on this worker`);
     },
     addCandidates: ({ transportId, candidates }) => {
       const t = this.transports.get(transportId)?.transport;
@@ -135,6 +158,12 @@ export class SfuWorker {
     for (const [id, entry] of this.transports) if (entry.router === router) this.transports.delete(id);
     router.close();
     this.routers.delete(router.id);
+  }
+
+  private pipe(transportId: TransportId): PipeTransport {
+    const t = this.transports.get(transportId)?.transport;
+    if (!(t instanceof PipeTransport)) throw new SfuError('TRANSPORT_NOT_FOUND', `no pipe transport ${transportId} on this worker`);
+    return t;
   }
 
   private router(routerId: RouterId): MediaRouter {
