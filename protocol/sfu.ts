@@ -46,6 +46,8 @@ export interface WorkerStats {
   viewers: number;
   /** WebRTC transports open (what `maxPeers` limits). */
   peers: number;
+  /** Pipes this worker sends a stream into (one per other router fed from here, whatever its viewers). */
+  pipesOut: number;
   /** RTP packets received from publishers / sent to viewers since start. */
   packetsIn: number;
   packetsOut: number;

@@ -36,6 +36,8 @@ export interface Transport {
   readonly isPeer: boolean;
   /** Feeds the router's producers. */
   readonly producing: boolean;
+  /** Sends the router's media into a pipe to another router. */
+  readonly pipingOut?: boolean;
   close(): void;
 }
 
@@ -96,8 +98,14 @@ export class MediaRouter {
     return n;
   }
 
+  get pipesOut(): number {
+    let n = 0;
+    for (const t of this.transports.values()) if (t.pipingOut) n++;
+    return n;
+  }
+
   get isPublishing(): boolean {
-    for (const t of this.transports.values()) if (t.producing) return true;
+    for (const t of this.transports.values()) if (t.isPeer && t.producing) return true;
     return false;
   }
 

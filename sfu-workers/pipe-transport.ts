@@ -55,6 +55,10 @@ export class PipeTransport implements Transport, ProducerSource, ConsumerSink {
     });
   }
 
+  get pipingOut(): boolean {
+    return this.consumers.length > 0 && !this.closed;
+  }
+
   get port(): number {
     return this.socket.address().port;
   }

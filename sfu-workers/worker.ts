@@ -187,7 +187,7 @@ export class SfuWorker {
   stats(): WorkerStats {
     const s: WorkerStats = {
       sampledAt: Date.now(),
-      routers: this.routers.size, peers: 0, publishers: 0, viewers: 0,
+      routers: this.routers.size, peers: 0, pipesOut: 0, publishers: 0, viewers: 0,
       packetsIn: this.closedPacketsIn, packetsOut: this.closedPacketsOut,
       nacksAnswered: this.closedNacks, keyframeRequests: this.closedKeyframes,
       rssBytes: process.memoryUsage.rss(), cpuUserMicros: 0, cpuSystemMicros: 0,
@@ -199,6 +199,7 @@ export class SfuWorker {
       s.nacksAnswered += r.nacksAnswered;
       s.keyframeRequests += r.keyframeRequests;
       s.peers += r.peerCount;
+      s.pipesOut += r.pipesOut;
       s.viewers += r.viewerCount;
       if (r.isPublishing) s.publishers++;
     }

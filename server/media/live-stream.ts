@@ -10,12 +10,13 @@
  * timeout, worker lost) the stream is `reconnecting` for the grace period: viewers may keep
  * or take sessions and get media as soon as the publisher is back.
  */
-import type { PeerId, StreamId } from '../../protocol/ids.ts';
+import { randomBytes } from 'node:crypto';
+import type { PeerId, StreamId, TransportId } from '../../protocol/ids.ts';
 import type { ProducerInfo, TransportCloseReason } from '../../protocol/sfu.ts';
 import { UnavailableError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { StreamService } from '../streams/stream-service.ts';
-import type { RouterHandle, WebRtcTransportHandle } from '../sfu/worker-handle.ts';
+import type { PipeTransportHandle, RouterHandle, WebRtcTransportHandle, WorkerHandle } from '../sfu/worker-handle.ts';
 import type { WorkerPool } from '../sfu/worker-pool.ts';
 import type { StreamEvents } from './stream-events.ts';
 
@@ -56,11 +57,24 @@ export interface LiveStreamDeps {
 }
 
 export const RETRY_AFTER_UNAVAILABLE = '2';
+/** Pipes between workers of one node run over loopback. */
+const PIPE_HOST = '127.0.0.1';
+
+/** A router of the stream on another worker of this node, fed by a pipe from the origin router. */
+interface Edge {
+  worker: WorkerHandle;
+  router: RouterHandle;
+  /** The pipe's two ends (undefined while it is being made, or after the origin was lost). */
+  originEnd: PipeTransportHandle | undefined;
+  farEnd: PipeTransportHandle | undefined;
+}
 
 export class LiveStream {
   onAir: OnAir | undefined;
   /** Its router on this node (the origin: the publisher's). */
   router: RouterHandle | undefined;
+  /** Its routers on other workers of this node, one pipe from the origin each. */
+  private readonly edges = new Map<WorkerHandle, Edge>();
   publisher: Session | undefined;
   readonly viewers = new Map<PeerId, Session>();
   /** The publisher's media is arriving (false during a blip or before the first packet). */
@@ -122,7 +136,105 @@ export class LiveStream {
       this.d.events.emit(this.id, { type: flowing ? 'active' : 'inactive' });
     });
     router.onClose(() => void this.run(() => this.routerLost(router)));
+    // Viewers kept on other workers while the origin was gone get their pipes back.
+    for (const edge of this.edges.values()) await this.pipe(edge).catch((err) => this.log.warn({ err, worker: edge.worker.index }, 'cannot reopen a pipe'));
     return router;
+  }
+
+  /**
+   * The router a new viewer joins: the one on the least loaded worker with room. A worker
+   * that does not carry the stream yet gets a router fed by one pipe from the origin (one
+   * copy per worker, not per viewer).
+   */
+  async routerForViewer(): Promise<RouterHandle> {
+    const origin = this.router && !this.router.closed ? this.router : undefined;
+    const worker = this.d.pool.pick(this.d.maxPeersPerWorker);
+    if (origin && (!worker || worker === origin.worker)) return origin;
+    const edge = worker && this.edges.get(worker);
+    if (edge && !edge.router.closed && edge.originEnd && !edge.originEnd.closed) return edge.router;
+    return this.run(async () => {
+      const originRouter = await this.ensureRouter();
+      if (!worker || worker === originRouter.worker || worker.closed) return originRouter;
+      return (await this.openEdge(worker)).router;
+    });
+  }
+
+  /** True when a router is one of the stream's current routers on this node. */
+  carries(router: RouterHandle): boolean {
+    if (router.closed) return false;
+    return router === this.router || this.edges.get(router.worker)?.router === router;
+  }
+
+  /** Pipes on the origin's worker, for figures and tests. */
+  pipeCount(): number {
+    let n = 0;
+    for (const e of this.edges.values()) if (e.originEnd && !e.originEnd.closed) n++;
+    return n;
+  }
+
+  /** Queued: the publisher's tracks changed (first publish, reconnect, new codec): pipes carry the new ones. */
+  async setProducers(producers: ProducerInfo[]): Promise<void> {
+    const changed = JSON.stringify(producers) !== JSON.stringify(this.producers);
+    this.producers = producers;
+    if (!changed) return;
+    for (const edge of this.edges.values()) await this.pipe(edge).catch((err) => this.log.warn({ err, worker: edge.worker.index }, 'cannot reopen a pipe'));
+  }
+
+  /** Queued: a router on `worker` fed by a pipe from the origin. */
+  private async openEdge(worker: WorkerHandle): Promise<Edge> {
+    let edge = this.edges.get(worker);
+    if (edge && !edge.router.closed && edge.originEnd && !edge.originEnd.closed) return edge;
+    if (!edge || edge.router.closed) {
+      const router = await worker.createRouter(this.id);
+      const created: Edge = { worker, router, originEnd: undefined, farEnd: undefined };
+      edge = created;
+      this.edges.set(worker, created);
+      router.onClose(() => void this.run(() => this.edgeLost(created)));
+      this.log.info({ worker: worker.index, origin: this.router?.worker.index }, 'stream spread to another worker: pipe opened');
+    }
+    await this.pipe(edge);
+    return edge;
+  }
+
+  /** Queued: (re)opens the pipe from the origin router to an edge. */
+  private async pipe(edge: Edge): Promise<void> {
+    const origin = this.router;
+    if (!origin || origin.closed || edge.router.closed) return;
+    void edge.originEnd?.close();
+    void edge.farEnd?.close();
+    const tag = randomBytes(6).toString('base64url');
+    try {
+      edge.farEnd = await edge.router.createPipeTransport(`pipe-${tag}-in` as TransportId, PIPE_HOST);
+      edge.originEnd = await origin.createPipeTransport(`pipe-${tag}-out` as TransportId, PIPE_HOST);
+      await edge.originEnd.connect(edge.farEnd);
+      await edge.farEnd.connect(edge.originEnd);
+      await edge.farEnd.produce(this.producers);
+      for (const p of this.producers) await edge.originEnd.consume(p.kind, p.payloadType);
+    } catch (err) {
+      void edge.originEnd?.close();
+      void edge.farEnd?.close();
+      edge.originEnd = undefined;
+      throw err;
+    }
+  }
+
+  /** Queued: an edge's last viewer left: its pipe and router close. */
+  private async closeEdgeIfUnused(edge: Edge): Promise<void> {
+    if (this.edges.get(edge.worker) !== edge) return;
+    for (const v of this.viewers.values()) if (v.transport.router === edge.router) return;
+    this.edges.delete(edge.worker);
+    this.log.info({ worker: edge.worker.index }, 'last viewer on a worker left: pipe closed');
+    await edge.originEnd?.close();
+    await edge.router.close();
+  }
+
+  /** Queued: an edge's worker exited: its viewers are gone, the origin end of its pipe is closed. */
+  private async edgeLost(edge: Edge): Promise<void> {
+    if (this.edges.get(edge.worker) !== edge) return;
+    this.edges.delete(edge.worker);
+    for (const v of [...this.viewers.values()]) if (v.transport.router === edge.router) this.removeSession(v);
+    this.viewersChanged();
+    await edge.originEnd?.close();
   }
 
   /**
@@ -148,6 +260,10 @@ export class LiveStream {
     const wasViewer = s.kind === 'whep' && this.viewers.delete(s.id);
     this.d.sessionRemoved(s);
     if (wasViewer && s.connected) this.viewersChanged();
+    const edge = wasViewer ? this.edges.get(s.transport.router.worker) : undefined;
+    if (edge?.router === s.transport.router && ![...this.viewers.values()].some((v) => v.transport.router === edge.router)) {
+      void this.run(() => this.closeEdgeIfUnused(edge));
+    }
   }
 
   /** Ends a session from our side (queued for a publisher); the stream's state is the caller's business. */
@@ -217,10 +333,13 @@ export class LiveStream {
     if (this.router !== router) return;
     this.router = undefined;
     this.flowing = false;
-    for (const s of [this.publisher, ...this.viewers.values()]) if (s) this.removeSession(s);
+    // Viewers on other workers stay: their pipes come back with the next origin router.
+    for (const s of [this.publisher, ...this.viewers.values()]) if (s && s.transport.router === router) this.removeSession(s);
+    for (const edge of this.edges.values()) edge.originEnd = undefined;
     this.viewersChanged();
     this.log.warn('stream lost with its sfu-worker');
     if (this.onAir) return this.publisherLost('worker', 'the media worker restarted');
+    return this.dropRouter();
   }
 
   /**
@@ -260,11 +379,12 @@ export class LiveStream {
 
   private async dropRouter(): Promise<void> {
     const router = this.router;
-    if (!router) return;
+    const edges = [...this.edges.values()];
+    this.edges.clear();
     this.router = undefined;
     this.flowing = false;
     for (const s of [this.publisher, ...this.viewers.values()]) if (s) this.removeSession(s);
-    await router.close();
+    await Promise.all([router?.close(), ...edges.map((e) => e.router.close())]);
   }
 
   private clearGrace(): void {

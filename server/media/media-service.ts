@@ -96,7 +96,7 @@ export class MediaService {
       const session = this.addSession(id, 'whip', live, result.transport, offer);
       session.keyHash = stream.streamKeyHash;
       live.adopt(session);
-      live.producers = result.producers;
+      await live.setProducers(result.producers);
       for (const l of this.publishListeners) l(live.id);
       this.log.info({ streamId: live.id, session: id, producers: result.producers }, 'publisher session opened');
       return { session, answer: result.answer };
@@ -120,12 +120,13 @@ export class MediaService {
       if (!live?.onAir || (!live.router && !live.inGrace)) {
         throw new AppError('STREAM_NOT_LIVE', 'This stream is not live yet; try again in a few seconds.', { headers: { 'Retry-After': RETRY_AFTER_NOT_LIVE } });
       }
-      // The worker lost the stream while its publisher is away: a router that waits for it.
-      const router = live.router && !live.router.closed ? live.router : await this.call(undefined, () => live.run(() => live.ensureRouter()));
+      // On the least loaded worker (through a pipe from the origin), or, when the worker lost
+      // the stream while its publisher is away, on a router that waits for it.
+      const router = await this.call(undefined, () => live.routerForViewer());
       const sessionId = newSessionId();
       const connectTimeoutMs = this.o.viewerConnectTimeoutSeconds * 1000;
       const result = await this.call(router.worker, () => router.createWebRtcTransport(transportIdOf(sessionId), offer, 'consume', connectTimeoutMs));
-      if (router.closed || live.router !== router) {
+      if (!live.carries(router)) {
         void result.transport.close();
         throw new UnavailableError('MEDIA_UNAVAILABLE', 'The media server is restarting; try again shortly.', { headers: { 'Retry-After': RETRY_AFTER_UNAVAILABLE } });
       }

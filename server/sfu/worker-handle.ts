@@ -111,7 +111,7 @@ export class WorkerHandle {
 
 export class RouterHandle {
   closed = false;
-  private readonly transports = new Set<WebRtcTransportHandle | PlainTransportHandle>();
+  private readonly transports = new Set<WebRtcTransportHandle | PlainTransportHandle | PipeTransportHandle>();
   private readonly flowingListeners = new Listeners<[boolean]>();
   private readonly closeListeners = new Listeners<[RouterCloseReason]>();
 
@@ -155,6 +155,15 @@ export class RouterHandle {
     return transport;
   }
 
+  /** One end of a pipe to another router of the stream on this node, bound on `host` (loopback). */
+  async createPipeTransport(id: TransportId, host: string): Promise<PipeTransportHandle> {
+    const { port } = await this.worker.channel.request('createPipeTransport', { routerId: this.id, transportId: id, host });
+    const transport = new PipeTransportHandle(id, this, host, port);
+    this.transports.add(transport);
+    if (this.closed) transport.routerClosed();
+    return transport;
+  }
+
   requestKeyframe(): Promise<void> {
     return this.worker.channel.request('requestKeyframe', { routerId: this.id }).then(() => undefined);
   }
@@ -187,7 +196,7 @@ export class RouterHandle {
     this.closeListeners.emit('worker');
   }
   /** @internal */
-  forget(t: WebRtcTransportHandle | PlainTransportHandle): void {
+  forget(t: WebRtcTransportHandle | PlainTransportHandle | PipeTransportHandle): void {
     this.transports.delete(t);
   }
 
@@ -263,6 +272,45 @@ export class PlainTransportHandle {
   /** A consumer of the router's producer of `kind`; see SfuMethods.consume. */
   consume(kind: MediaKind, payloadType: number, keyframeIntervalMs?: number): Promise<ConsumerInfo> {
     return this.router.worker.channel.request('consume', { transportId: this.id, kind, payloadType, ...(keyframeIntervalMs ? { keyframeIntervalMs } : {}) });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.routerClosed();
+    await this.router.worker.channel.request('closeTransport', { transportId: this.id }).catch(() => {});
+  }
+
+  /** @internal */
+  routerClosed(): void {
+    this.closed = true;
+    this.router.forget(this);
+  }
+}
+
+export class PipeTransportHandle {
+  closed = false;
+
+  constructor(
+    readonly id: TransportId,
+    readonly router: RouterHandle,
+    /** Where its socket listens, for the other end to connect to. */
+    readonly host: string,
+    readonly port: number,
+  ) {}
+
+  /** Points it at the other end. */
+  async connect(other: PipeTransportHandle): Promise<void> {
+    await this.router.worker.channel.request('connectPipeTransport', { transportId: this.id, host: other.host, port: other.port });
+  }
+
+  /** The far end: what arrives feeds its router's producers. */
+  async produce(producers: ProducerInfo[]): Promise<void> {
+    await this.router.worker.channel.request('produce', { transportId: this.id, producers });
+  }
+
+  /** The origin end: a consumer of its router's producer of `kind`. */
+  consume(kind: MediaKind, payloadType: number): Promise<ConsumerInfo> {
+    return this.router.worker.channel.request('consume', { transportId: this.id, kind, payloadType });
   }
 
   async close(): Promise<void> {
