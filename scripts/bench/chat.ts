@@ -105,7 +105,8 @@ async function main(): Promise<void> {
   await server.stop();
 }
 
-main().catch((err) => {
+// Exit when done: native handles (libdatachannel, the server's workers) would keep the process alive.
+main().then(() => process.exit(0)).catch((err) => {
   console.error(err);
   process.exit(1);
 });

@@ -38,7 +38,8 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
+// Exit when done: native handles (libdatachannel, the server's workers) would keep the process alive.
+main().then(() => process.exit(0)).catch((err) => {
   console.error(err);
   process.exit(1);
 });
