@@ -17,6 +17,8 @@ const pps = Number(process.env.BENCH_PPS ?? 157);
 const PROBES = 8;
 
 interface Probe {
+  /** Its WHEP session URL (the parent finds the worker it is on). */
+  location: string;
   packets: number;
   lost: number;
   lastSeq: number;
@@ -31,34 +33,36 @@ const probes: Probe[] = [];
 let sent = 0;
 let paused = false;
 
-async function post(path: string, sdp: string, headers: Record<string, string> = {}): Promise<string> {
+async function post(path: string, sdp: string, headers: Record<string, string> = {}): Promise<{ answer: string; location: string }> {
   const res = await fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/sdp', ...headers }, body: sdp });
   const text = await res.text();
   if (res.status !== 201) throw new Error(`${path} answered ${res.status}: ${text}`);
-  return text;
+  return { answer: text, location: res.headers.get('location') ?? '' };
 }
 
 async function addViewer(): Promise<void> {
   const v = await createViewerPeer({ name: `v${viewers.length}` });
   const index = counts.push(0) - 1;
   gaps.push(0);
+  let probe: Probe | undefined;
   if (probes.length < PROBES) {
-    const probe: Probe = { packets: 0, lost: 0, lastSeq: -1, delays: [] };
-    probes.push(probe);
+    const pr: Probe = { location: '', packets: 0, lost: 0, lastSeq: -1, delays: [] };
+    probes.push(pr);
+    probe = pr;
     v.video!.onMessage((buf) => {
       if (buf.length < 24 || (buf[1]! >= 192 && buf[1]! <= 223)) return;
       counts[index]!++;
       const seq = buf.readUInt16BE(2);
-      if (probe.lastSeq >= 0) {
-        const gap = (seq - probe.lastSeq - 1) & 0xffff;
+      if (pr.lastSeq >= 0) {
+        const gap = (seq - pr.lastSeq - 1) & 0xffff;
         if (gap > 0 && gap < 1000) {
-          probe.lost += gap;
+          pr.lost += gap;
           gaps[index]! += gap;
         }
       }
-      probe.lastSeq = seq;
-      probe.packets++;
-      if (probe.delays.length < 20000) probe.delays.push(performance.now() - buf.readDoubleBE(16));
+      pr.lastSeq = seq;
+      pr.packets++;
+      if (pr.delays.length < 20000) pr.delays.push(performance.now() - buf.readDoubleBE(16));
     });
   } else if (index % 4 === 0) {
     let lastSeq = -1;
@@ -75,13 +79,15 @@ async function addViewer(): Promise<void> {
   } else {
     counts[index] = -1; // not observed
   }
-  await connect(v, await post(`/whep/${streamId}`, v.offer));
+  const { answer, location } = await post(`/whep/${streamId}`, v.offer);
+  if (probe) probe.location = location;
+  await connect(v, answer);
   viewers.push(v);
 }
 
 async function main(): Promise<void> {
   const pub = await createPublisherPeer({ audio: false, name: 'bench-pub' });
-  await connect(pub, await post('/whip', pub.offer, { authorization: `Bearer ${streamKey}` }));
+  await connect(pub, (await post('/whip', pub.offer, { authorization: `Bearer ${streamKey}` })).answer);
   const gen = new SyntheticH264(0x11111111, 1200, 300);
   // ~5 packets per frame at 30 fps = 150 packets/s; paced in 10 ms ticks.
   let credit = 0;
@@ -138,6 +144,7 @@ async function main(): Promise<void> {
         probePackets: probes.reduce((a, p) => a + p.packets, 0),
         delayP50: delays[Math.floor(delays.length * 0.5)] ?? NaN,
         delayP95: delays[Math.floor(delays.length * 0.95)] ?? NaN,
+        probes: probes.map((p) => ({ location: p.location, delays: p.delays })),
       });
     } else if (m.cmd === 'exit') {
       for (const v of viewers) v.close();

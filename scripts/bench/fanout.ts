@@ -9,10 +9,15 @@
  * packets per CPU-second (relay-baseline.ts) — so a figure compares across machines as a
  * ratio to it.
  *   BENCH_STEPS=50,100,200,300,400,500 BENCH_SECONDS=10 npm run bench:fanout
+ * With BENCH_WORKERS=2 (`npm run bench:cascade`) the stream spreads over the node's workers
+ * through pipes: each step also prints every worker's share (viewers, pipes, CPU), forwarded
+ * packets per CPU-second of all Glint processes together (server and workers), and the delay
+ * of probes on the origin worker next to probes behind a pipe.
  */
 import { fork } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
 import nodeDataChannel from 'node-datachannel';
+import type { StreamId } from '../../protocol/ids.ts';
 import type { WorkerStats } from '../../protocol/sfu.ts';
 import type { WorkerHandle } from '../../server/sfu/worker-pool.ts';
 import { startTestServer } from '../../test/helpers/server.ts';
@@ -22,6 +27,7 @@ const TSX = import.meta.resolve('tsx');
 
 const steps = (process.env.BENCH_STEPS ?? '50,100,200,300,400,500,600').split(',').map(Number);
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const workersWanted = Number(process.env.BENCH_WORKERS ?? 1);
 
 /** The worker's next pushed figures (they come every second; a busy worker's come late, stamped when taken). */
 function nextStats(worker: WorkerHandle, timeoutMs = 60_000): Promise<WorkerStats> {
@@ -69,17 +75,25 @@ async function main(): Promise<void> {
   console.log(`machine: ${availableParallelism()} cores, load average ${loadAverage()} (1/5/15 min), node ${process.version}`);
   const base = await baseline();
   console.log(`baseline: one bare node-datachannel peer sends ${Math.round(base.pps)} RTP packets per CPU-second (${base.usPerPacket.toFixed(1)} µs each, ${base.packets} packets of 1200 B)`);
+  // Cascade: the single-worker figures first, in the same run, for comparison.
+  for (const n of workersWanted > 1 ? [1, workersWanted] : [1]) await fanout(n, base);
+  // Again at the end: a machine that got busier (or quieter) meanwhile shows here.
+  const after = await baseline();
+  console.log(`baseline again: ${Math.round(after.pps)} packets per CPU-second (${after.usPerPacket.toFixed(1)} µs each); load average ${loadAverage()}`);
+}
 
+async function fanout(workerCount: number, base: { pps: number }): Promise<void> {
   // The load process pauses its publisher while viewers join (minutes at high counts): the
   // server must not take that silence for a lost encoder.
   const server = await startTestServer({
-    config: { log: { level: 'warn' }, rtc: { maxPeersPerWorker: 5000, connectTimeoutSeconds: 30, viewerConnectTimeoutSeconds: 30, publisherIdleTimeoutSeconds: 3600 } },
+    config: { log: { level: 'warn' }, rtc: { workers: workerCount, maxPeersPerWorker: 5000, connectTimeoutSeconds: 30, viewerConnectTimeoutSeconds: 30, publisherIdleTimeoutSeconds: 3600 } },
   });
   const api = async (method: string, path: string, body?: unknown, token?: string) =>
     (await fetch(server.url + path, { method, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: body ? JSON.stringify(body) : undefined })).json();
   const reg = await api('POST', '/auth/register', { username: 'bench', email: 'bench@example.com', password: 'fan out many viewers' });
   const s = await api('POST', '/streams', { title: 'fanout' }, reg.accessToken);
   const worker = server.app.workers.all()[0]!;
+  const others = server.app.workers.all().slice(1);
 
   const { load, ready } = await startLoad(new URL('./fanout-load.ts', import.meta.url), { BENCH_URL: server.url, BENCH_KEY: s.streamKey, BENCH_STREAM: s.stream.id });
   if (!ready.ok) throw new Error('load process failed');
@@ -87,7 +101,7 @@ async function main(): Promise<void> {
   const idle = await nextStats(worker);
   const rssBase = idle.rssBytes;
 
-  console.log(`fan-out of one stream (157 packets/s x 1200 B = 1.5 Mbit/s per viewer), one sfu-worker, ${seconds} s per step`);
+  console.log(`fan-out of one stream (157 packets/s x 1200 B = 1.5 Mbit/s per viewer), ${workerCount === 1 ? 'one sfu-worker' : `${workerCount} sfu-workers (columns of the first; all workers on the line below)`}, ${seconds} s per step`);
   console.log('(viewer loss: sequence gaps over every fourth viewer, and how many of them saw any; probes: 8 viewers that also time every packet)');
   console.log('viewers  fwd pkt/s  worker CPU  pkt per CPU-s  (x baseline)  viewer loss  probe loss  delay p50/p95 ms  worker RSS  per viewer (slope)  load avg');
   let viewers = 0;
@@ -105,9 +119,11 @@ async function main(): Promise<void> {
     // Let the publisher's keyframe requests and the viewers' first packets settle.
     await new Promise((r) => setTimeout(r, 2000));
     const before = await ask(load, { cmd: 'reset' });
-    const w0 = await nextStats(worker);
+    const [w0, ...o0] = (await Promise.all([worker, ...others].map((w) => nextStats(w)))) as [WorkerStats, ...WorkerStats[]];
+    const server0 = process.cpuUsage();
     await new Promise((r) => setTimeout(r, seconds * 1000));
-    const w1 = await nextStats(worker);
+    const [w1, ...o1] = (await Promise.all([worker, ...others].map((w) => nextStats(w)))) as [WorkerStats, ...WorkerStats[]];
+    const server1 = process.cpuUsage();
     const after = await ask(load, { cmd: 'sample' });
     // The worker stamped both samples itself: the interval between them, not our waiting.
     const elapsed = (w1.sampledAt - w0.sampledAt) / 1000;
@@ -127,6 +143,7 @@ async function main(): Promise<void> {
         `${(w1.rssBytes / 1048576).toFixed(0).padStart(6)} MB  ${((w1.rssBytes - rssBase) / viewers / 1024).toFixed(0).padStart(6)} KB (${((w1.rssBytes - prev.rss) / (viewers - prev.viewers) / 1024).toFixed(0)} KB)  ${loadAverage().split(' ')[0]}  [load process CPU ${(loadCpu * 100).toFixed(0)}%]`,
     );
     prev = { viewers, rss: w1.rssBytes };
+    if (workersWanted > 1) cascadeLine(server, s.stream.id as StreamId, [w0, ...o0], [w1, ...o1], server1.user + server1.system - server0.user - server0.system, after.probes);
     if (probeLoss > 0.5 || lossPct > 0.5) {
       console.log(`loss above 0.5% at ${viewers} viewers: stopping`);
       break;
@@ -135,12 +152,47 @@ async function main(): Promise<void> {
   load.send({ cmd: 'exit' });
   await new Promise((r) => load.once('exit', r));
   await server.stop();
-  // Again at the end: a machine that got busier (or quieter) meanwhile shows here.
-  const after = await baseline();
-  console.log(`baseline again: ${Math.round(after.pps)} packets per CPU-second (${after.usPerPacket.toFixed(1)} µs each); load average ${loadAverage()}`);
 }
 
-main().catch((err) => {
+const cpuOf = (a: WorkerStats, b: WorkerStats) => (b.cpuUserMicros + b.cpuSystemMicros - a.cpuUserMicros - a.cpuSystemMicros) / 1e6;
+const pct = (sorted: number[], q: number) => sorted[Math.floor(sorted.length * q)] ?? NaN;
+
+/** The whole node's figures for one step: every worker's share, all processes' packets per CPU-second, delay through a pipe. */
+function cascadeLine(
+  server: Awaited<ReturnType<typeof startTestServer>>,
+  streamId: StreamId,
+  from: WorkerStats[],
+  to: WorkerStats[],
+  serverCpuMicros: number,
+  probes: Array<{ location: string; delays: number[] }>,
+): void {
+  const elapsed = Math.max(...to.map((t, i) => (t.sampledAt - from[i]!.sampledAt) / 1000));
+  const forwarded = to.reduce((a, t, i) => a + t.packetsOut - from[i]!.packetsOut, 0);
+  const workerCpu = to.reduce((a, t, i) => a + cpuOf(from[i]!, t), 0);
+  const allCpu = workerCpu + serverCpuMicros / 1e6;
+  const shares = to.map((t, i) => `w${i}: ${t.viewers} viewers, ${t.pipesOut} pipe${t.pipesOut === 1 ? '' : 's'} out, ${((100 * cpuOf(from[i]!, t)) / elapsed).toFixed(0)}% CPU`).join(' | ');
+  const origin = server.app.media.routerOf(streamId)?.router.worker.index;
+  const direct: number[] = [];
+  const piped: number[] = [];
+  for (const p of probes) {
+    let index: number | undefined;
+    try {
+      index = server.app.media.session(p.location.split('/').pop()!, 'whep').transport.router.worker.index;
+    } catch {
+      continue;
+    }
+    (index === origin ? direct : piped).push(...p.delays);
+  }
+  direct.sort((a, b) => a - b);
+  piped.sort((a, b) => a - b);
+  console.log(
+    `         ${shares}; all Glint processes ${Math.round(forwarded / allCpu)} pkt per CPU-s (server ${((100 * serverCpuMicros) / 1e6 / elapsed).toFixed(0)}% CPU); ` +
+      `delay p50/p95 on the origin ${pct(direct, 0.5).toFixed(1)}/${pct(direct, 0.95).toFixed(1)} ms, through a pipe ${pct(piped, 0.5).toFixed(1)}/${pct(piped, 0.95).toFixed(1)} ms`,
+  );
+}
+
+// Exit when done: native handles (libdatachannel, the server's workers) would keep the process alive.
+main().then(() => process.exit(0)).catch((err) => {
   console.error(err);
   process.exit(1);
 });
