@@ -150,6 +150,8 @@ export interface PlaybackView {
   /** `hls` once the stream has more WebRTC viewers than the node's limit (HLS_PREFER_ABOVE_VIEWERS). */
   preferred: 'webrtc' | 'hls';
   webrtcViewers: number;
+  /** `full` while no media worker of this node can take another WebRTC viewer (WHEP answers WEBRTC_FULL). */
+  webrtc: 'available' | 'full';
   /** The live LL-HLS master playlist (with the DVR window) while the stream is recorded. */
   hls: { url: string } | null;
 }

@@ -42,6 +42,7 @@ export const ERRORS = {
   ICE_RESTART_UNSUPPORTED: { status: 422, description: 'ICE restarts are not supported: start a new session (POST again).' },
   PRECONDITION_FAILED: { status: 412, description: '`If-Match` does not match the session\'s current ETag.' },
   MEDIA_UNAVAILABLE: { status: 503, description: 'No media worker can take the session now (starting, restarting or full); `Retry-After` says when to try again.' },
+  WEBRTC_FULL: { status: 503, description: 'Every media worker that could take this viewer is full: `error.hls.url` names the stream\'s LL-HLS playlist to watch meanwhile (null when it is not recorded); `Retry-After` says when to try WebRTC again.' },
   MEDIA_NOT_FOUND: { status: 404, description: 'No HLS playlist, segment or recording has this URL (the stream was never recorded, or the file expired).' },
 
   // Server side
@@ -65,5 +66,7 @@ export interface ErrorBody {
     message: string;
     details?: FieldIssue[];
     requestId?: string;
+    /** WEBRTC_FULL: where to watch instead. */
+    hls?: { url: string } | null;
   };
 }

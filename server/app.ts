@@ -169,6 +169,8 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     viewerConnectTimeoutSeconds: config.rtc.viewerConnectTimeoutSeconds,
     maxPendingViewersPerIp: config.rtc.maxPendingViewersPerIp,
     maxPendingViewersPerWorker: config.rtc.maxPendingViewersPerWorker,
+    // Called only while serving requests, after `recording` below exists.
+    hlsUrlOf: (id): string | null => (recording.isRecording(id) ? `/hls/${id}/master.m3u8` : null),
     log: log.child({ component: 'media' }),
   });
 

@@ -10,6 +10,8 @@ export interface AppErrorOptions {
   details?: FieldIssue[];
   /** Extra response headers, e.g. Retry-After. */
   headers?: Record<string, string>;
+  /** WEBRTC_FULL: the stream's LL-HLS playlist, named in the error body. */
+  hls?: { url: string } | null;
 }
 
 export class AppError extends Error {
@@ -18,6 +20,7 @@ export class AppError extends Error {
   readonly status: number;
   readonly details: FieldIssue[] | undefined;
   readonly headers: Record<string, string> | undefined;
+  readonly hls: { url: string } | null | undefined;
 
   constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -25,6 +28,7 @@ export class AppError extends Error {
     this.status = ERRORS[code].status;
     this.details = options.details;
     this.headers = options.headers;
+    this.hls = options.hls;
   }
 }
 

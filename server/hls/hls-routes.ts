@@ -37,6 +37,7 @@ export function registerHlsRoutes(router: HttpRouter, d: HlsRoutesDeps): void {
     const view: PlaybackView = {
       preferred: recording && d.preferAboveViewers > 0 && viewers >= d.preferAboveViewers ? 'hls' : 'webrtc',
       webrtcViewers: viewers,
+      webrtc: d.media.canTakeViewer() ? 'available' : 'full',
       hls: recording ? { url: `/hls/${id}/master.m3u8` } : null,
     };
     return { json: view, headers: { 'Cache-Control': 'no-store' } };

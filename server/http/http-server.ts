@@ -378,6 +378,7 @@ export class HttpServer {
     if (err instanceof AppError) {
       const body: ErrorBody = { error: { code: err.code, message: err.message, requestId } };
       if (err.details) body.error.details = err.details;
+      if (err.hls !== undefined) body.error.hls = err.hls;
       // After a refused body we stop reading it; the connection cannot be reused.
       return { status: err.status, body, extra: err.headers ?? {}, close: err.code === 'BODY_TOO_LARGE' };
     }

@@ -39,10 +39,14 @@ export interface MediaServiceOptions {
   maxPendingViewersPerIp: number;
   /** Unconnected WHEP sessions per worker; beyond it the oldest one makes room for the newest. */
   maxPendingViewersPerWorker: number;
+  /** The stream's live LL-HLS playlist while it is recorded (named to viewers WebRTC cannot take). */
+  hlsUrlOf?: (streamId: StreamId) => string | null;
   log: Logger;
 }
 
 const RETRY_AFTER_NOT_LIVE = '5';
+/** A viewer turned to LL-HLS by a full node tries WebRTC again after this long (it polls, it does not hammer). */
+const RETRY_AFTER_FULL = '15';
 
 export class MediaService {
   readonly events = new StreamEvents();
@@ -120,12 +124,15 @@ export class MediaService {
       if (!live?.onAir || (!live.router && !live.inGrace)) {
         throw new AppError('STREAM_NOT_LIVE', 'This stream is not live yet; try again in a few seconds.', { headers: { 'Retry-After': RETRY_AFTER_NOT_LIVE } });
       }
+      if (!this.canTakeViewer()) throw this.full(live.id);
       // On the least loaded worker (through a pipe from the origin), or, when the worker lost
       // the stream while its publisher is away, on a router that waits for it.
       const router = await this.call(undefined, () => live.routerForViewer());
       const sessionId = newSessionId();
       const connectTimeoutMs = this.o.viewerConnectTimeoutSeconds * 1000;
-      const result = await this.call(router.worker, () => router.createWebRtcTransport(transportIdOf(sessionId), offer, 'consume', connectTimeoutMs));
+      const result = await this.call(router.worker, () => router.createWebRtcTransport(transportIdOf(sessionId), offer, 'consume', connectTimeoutMs)).catch((err) => {
+        throw err instanceof AppError && err.code === 'MEDIA_UNAVAILABLE' && !this.canTakeViewer() ? this.full(live.id) : err;
+      });
       if (!live.carries(router)) {
         void result.transport.close();
         throw new UnavailableError('MEDIA_UNAVAILABLE', 'The media server is restarting; try again shortly.', { headers: { 'Retry-After': RETRY_AFTER_UNAVAILABLE } });
@@ -192,6 +199,23 @@ export class MediaService {
   routerOf(streamId: StreamId): StreamRouter | undefined {
     const live = this.streams.get(streamId);
     return live?.router && !live.router.closed ? { router: live.router, producers: live.producers } : undefined;
+  }
+
+  /** Some worker of this node has room for another WebRTC viewer (by the workers' own counts). */
+  canTakeViewer(): boolean {
+    return this.o.pool.pick(this.o.maxPeersPerWorker) !== undefined;
+  }
+
+  /** Every worker is full: the viewer is told where the stream's LL-HLS is. */
+  private full(streamId: StreamId): AppError {
+    const url = this.o.hlsUrlOf?.(streamId) ?? null;
+    return new UnavailableError(
+      'WEBRTC_FULL',
+      url
+        ? 'This stream has as many WebRTC viewers as the server can carry: watch it over LL-HLS (a second or two of delay) until there is room.'
+        : 'This stream has as many WebRTC viewers as the server can carry; try again shortly.',
+      { headers: { 'Retry-After': RETRY_AFTER_FULL }, hls: url ? { url } : null },
+    );
   }
 
   /** Streams with a router on this node's workers. */

@@ -33,6 +33,11 @@ export function useWatchPlayback(s: StreamView, webrtc: Player): WatchModeModel 
     else webrtc.stop();
   }, [webrtc, mode]);
   usePageHide(webrtc.stop, () => watch.mode.peek() === 'webrtc' && webrtc.start());
+  // Every media worker is full: LL-HLS until there is room again (when the stream is recorded).
+  const full = webrtc.full.value;
+  useEffect(() => {
+    if (full?.hlsUrl && watch.mode.peek() === 'webrtc') watch.overflow(full.hlsUrl, full.retryAfterSeconds);
+  }, [watch, full]);
   return watch;
 }
 
@@ -83,6 +88,11 @@ export function PlaybackOptions({ watch, streamId, status }: { watch: WatchModeM
           </Button>
         ) : null}
         {watch.preferredHls.value && mode === 'hls' ? <span>Many viewers: playing over HLS.</span> : null}
+        {watch.overflowed.value && mode === 'hls' ? (
+          <span class={styles.notice} data-testid="overflow-notice">
+            High demand: watching with ~1.5 s delay. Low-latency playback comes back by itself when there is room.
+          </span>
+        ) : null}
         {watch.notice.value ? <span class={styles.notice}>{watch.notice.value}</span> : null}
       </div>
       <VodList streamId={streamId} reloadKey={`${status}:${watch.liveEnded.value}`} playing={mode === 'vod' ? vod?.id ?? null : null} onPlay={watch.playVod} />

@@ -13,11 +13,13 @@ export class ApiError extends Error {
   readonly requestId: string | undefined;
   /** Seconds from `Retry-After`, when the server sent one. */
   readonly retryAfterSeconds: number | undefined;
+  /** WEBRTC_FULL: the stream's LL-HLS playlist to watch instead (null when it is not recorded). */
+  readonly hls: { url: string } | null | undefined;
 
   constructor(
     code: ErrorCode | ClientErrorCode,
     message: string,
-    opts: { status?: number; details?: FieldIssue[]; requestId?: string; retryAfterSeconds?: number; cause?: unknown } = {},
+    opts: { status?: number; details?: FieldIssue[]; requestId?: string; retryAfterSeconds?: number; hls?: { url: string } | null; cause?: unknown } = {},
   ) {
     super(message, { cause: opts.cause });
     this.code = code;
@@ -25,6 +27,7 @@ export class ApiError extends Error {
     this.details = opts.details ?? [];
     this.requestId = opts.requestId;
     this.retryAfterSeconds = opts.retryAfterSeconds;
+    this.hls = opts.hls;
   }
 
   /** Builds the error from a parsed error body, or a generic one when the body is not ours. */
@@ -32,12 +35,13 @@ export class ApiError extends Error {
     const retryAfter = Number(headers.get('Retry-After'));
     const retryAfterSeconds = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined;
     if (isErrorBody(body)) {
-      const { code, message, details, requestId } = body.error;
+      const { code, message, details, requestId, hls } = body.error;
       return new ApiError(code, message, {
         status,
         details: details ?? [],
         requestId: requestId ?? headers.get('X-Request-Id') ?? undefined,
         ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
+        ...(hls === undefined ? {} : { hls: hls && typeof hls.url === 'string' ? { url: hls.url } : null }),
       });
     }
     return new ApiError('BAD_RESPONSE', `The server answered with an unexpected response (HTTP ${status}).`, {

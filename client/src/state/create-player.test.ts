@@ -65,6 +65,27 @@ describe('player', () => {
     expect(t.player.tracks.value.map((track) => track.kind)).toEqual(['video', 'audio']);
   });
 
+  it('says where to watch when WebRTC is full, and tries again only after Retry-After', async () => {
+    const t = setup({ initialStatus: 'live' });
+    t.server.replies.push(() =>
+      new Response(JSON.stringify({ error: { code: 'WEBRTC_FULL', message: 'full', hls: { url: '/hls/stream-1/master.m3u8' } } }), {
+        status: 503,
+        headers: { 'Content-Type': 'application/json', 'Retry-After': '15' },
+      }),
+    );
+    t.player.start();
+    await settle();
+    expect(t.player.full.value).toEqual({ hlsUrl: '/hls/stream-1/master.m3u8', retryAfterSeconds: 15 });
+    await vi.advanceTimersByTimeAsync(14_000);
+    expect(t.server.posts()).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1_000);
+    await settle();
+    expect(t.server.posts()).toHaveLength(2);
+    connect(t);
+    expect(t.player.state.value).toBe('playing');
+    expect(t.player.full.value).toBeNull();
+  });
+
   it('asks again after Retry-After when the stream is not live yet', async () => {
     const t = setup();
     t.server.replies.push(notLive('5'));

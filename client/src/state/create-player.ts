@@ -69,6 +69,8 @@ export function createPlayer(deps: PlayerDeps) {
   const attempt = signal(0);
   /** The last answer was 409 STREAM_NOT_LIVE: the stream is listed live but no media has arrived yet. */
   const waitingForBroadcaster = signal(false);
+  /** The last answer was 503 WEBRTC_FULL: every media worker is full; where to watch meanwhile. */
+  const full = signal<{ hlsUrl: string | null; retryAfterSeconds: number } | null>(null);
 
   let conn: Connection | null = null;
   let retryTimer: ReturnType<typeof setTimeout> | null = null;
@@ -152,6 +154,15 @@ export function createPlayer(deps: PlayerDeps) {
 
   /** A POST (or the setup around it) failed. */
   function refused(err: unknown, liveBefore: number): void {
+    if (err instanceof ApiError && err.code === 'WEBRTC_FULL') {
+      // The page may switch to LL-HLS (which stops us); if it does not, try again when told.
+      batch(() => {
+        state.value = waitingState();
+        error.value = describeError(err);
+        full.value = { hlsUrl: err.hls?.url ?? null, retryAfterSeconds: err.retryAfterSeconds ?? 15 };
+      });
+      return retryIn(retryDelayMs(err, attempt.peek()));
+    }
     if (err instanceof ApiError && err.code === 'STREAM_NOT_LIVE') {
       if (liveEvents !== liveBefore) return void connect();
       if (events.status.peek() === 'offline') return goOffline();
@@ -199,6 +210,7 @@ export function createPlayer(deps: PlayerDeps) {
         clearTimers(c);
         batch(() => {
           waitingForBroadcaster.value = false;
+          full.value = null;
           state.value = events.active.peek() === false ? waitingState() : 'playing';
           error.value = null;
           attempt.value = 0;
@@ -343,6 +355,7 @@ export function createPlayer(deps: PlayerDeps) {
       state.value = 'idle';
       tracks.value = [];
       figures.value = null;
+      full.value = null;
     });
   }
 
@@ -361,6 +374,7 @@ export function createPlayer(deps: PlayerDeps) {
     figures,
     attempt,
     waitingForBroadcaster,
+    full,
     /** Viewer count from the `viewercount` event. */
     viewers: events.viewers,
     /** live/reconnecting/offline as the event stream last said (null before its first event). */

@@ -1,8 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { PlaybackView } from '../../../protocol/api.ts';
 import { createWatchMode } from './create-watch-mode.ts';
 
-const view = (over: Partial<PlaybackView> = {}): PlaybackView => ({ preferred: 'webrtc', webrtcViewers: 0, hls: { url: '/hls/s/master.m3u8' }, ...over });
+const view = (over: Partial<PlaybackView> = {}): PlaybackView => ({ preferred: 'webrtc', webrtcViewers: 0, webrtc: 'available', hls: { url: '/hls/s/master.m3u8' }, ...over });
 
 describe('watch mode', () => {
   it('starts with WebRTC, and with HLS when the server prefers it for a recorded stream', async () => {
@@ -47,5 +47,52 @@ describe('watch mode', () => {
     expect(m.vod.value).toBe(vod);
     m.useWebRtc();
     expect(m.vod.value).toBeNull();
+  });
+
+  it('plays LL-HLS while WebRTC is full, asks every Retry-After (not faster), and goes back to WebRTC when there is room', async () => {
+    vi.useFakeTimers();
+    try {
+      let answer = view({ webrtc: 'full' });
+      let asked = 0;
+      const m = createWatchMode({ playback: async () => (asked++, answer) });
+      await m.start();
+      expect(m.mode.value).toBe('webrtc');
+      m.overflow('/hls/s/master.m3u8', 15);
+      expect(m.mode.value).toBe('hls');
+      expect(m.overflowed.value).toBe(true);
+      const before = asked;
+      await vi.advanceTimersByTimeAsync(14_000);
+      expect(asked).toBe(before);
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(asked).toBe(before + 1);
+      expect(m.mode.value).toBe('hls');
+      answer = view({ webrtc: 'available' });
+      await vi.advanceTimersByTimeAsync(15_000);
+      expect(m.mode.value).toBe('webrtc');
+      expect(m.overflowed.value).toBe(false);
+      // Back on WebRTC: no more polling.
+      const after = asked;
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(asked).toBe(after);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('stops asking when the viewer picks a player by hand', async () => {
+    vi.useFakeTimers();
+    try {
+      let asked = 0;
+      const m = createWatchMode({ playback: async () => (asked++, view({ webrtc: 'full' })) });
+      await m.start();
+      m.overflow('/hls/s/master.m3u8', 15);
+      await m.useHls();
+      const before = asked;
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(asked).toBe(before);
+      expect(m.overflowed.value).toBe(false);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
