@@ -243,7 +243,7 @@ describe('WHEP', () => {
     expect(stream.viewCount).toBe(1);
   });
 
-  it('answers 503 with Retry-After when the workers are full', async () => {
+  it('answers 503 with Retry-After when the workers are full: WEBRTC_FULL to a viewer, MEDIA_UNAVAILABLE to a publisher', async () => {
     const full = await startTestServer({ config: { rtc: { maxPeersPerWorker: 1 } } });
     try {
       const c = api(full.url);
@@ -258,14 +258,19 @@ describe('WHEP', () => {
       const viewer = await createViewerPeer();
       peers.push(viewer);
       const res = await fetch(`${full.url}/whep/${s.body.stream.id}`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: viewer.offer });
+      // A viewer WebRTC cannot take is told when to try again, and where LL-HLS is (not recorded here).
       expect(res.status).toBe(503);
-      expect(res.headers.get('retry-after')).toBe('2');
-      expect((await res.json()).error.code).toBe('MEDIA_UNAVAILABLE');
+      expect(res.headers.get('retry-after')).toBe('15');
+      const body = await res.json();
+      expect(body.error.code).toBe('WEBRTC_FULL');
+      expect(body.error.hls).toBeNull();
       const other = await c('POST', '/streams', { token: reg.body.accessToken, json: { title: 'other' } });
       const pub2 = await createPublisherPeer();
       peers.push(pub2);
       const whip2 = await fetch(`${full.url}/whip`, { method: 'POST', headers: { 'content-type': 'application/sdp', authorization: `Bearer ${other.body.streamKey}` }, body: pub2.offer });
       expect(whip2.status).toBe(503);
+      expect(whip2.headers.get('retry-after')).toBe('2');
+      expect((await whip2.json()).error.code).toBe('MEDIA_UNAVAILABLE');
     } finally {
       await full.stop();
     }
