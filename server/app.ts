@@ -184,6 +184,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     targetDurationSeconds: config.recording.targetDurationSeconds,
     partTargetSeconds: config.recording.partTargetSeconds,
     dvrWindowSeconds: config.hls.dvrWindowSeconds,
+    partHoldBackParts: config.hls.partHoldBackParts,
     bitrates: (name) => ({ videoBitrate: ABR_LADDER.find((r) => r.name === name)?.videoBitrate, audioBitrate: config.recording.audioBitrate }),
     recordings: recordingsRepo,
     log: log.child({ component: 'hls' }),

@@ -102,6 +102,8 @@ const ConfigSchema = z.strictObject({
     dvrWindowSeconds: z.number().int().min(10),
     /** The Watch page starts with HLS once a stream has more WebRTC viewers than this; 0 = never. */
     preferAboveViewers: z.number().int().min(0),
+    /** PART-HOLD-BACK in parts: how far behind the live edge LL-HLS players stay (the spec's minimum is 2). */
+    partHoldBackParts: z.number().min(2).max(10),
   }),
 });
 
@@ -180,6 +182,7 @@ export const DEFAULTS: Config = {
   hls: {
     dvrWindowSeconds: 7200,
     preferAboveViewers: 0,
+    partHoldBackParts: 3,
   },
 };
 
@@ -246,6 +249,7 @@ export const ENV_VARS: ReadonlyArray<{ env: string; path: string; kind: EnvKind 
   { env: 'RECORDING_RETENTION_DAYS', path: 'recording.retentionDays', kind: 'float' },
   { env: 'HLS_DVR_WINDOW_SECONDS', path: 'hls.dvrWindowSeconds', kind: 'int' },
   { env: 'HLS_PREFER_ABOVE_VIEWERS', path: 'hls.preferAboveViewers', kind: 'int' },
+  { env: 'HLS_PART_HOLD_BACK_PARTS', path: 'hls.partHoldBackParts', kind: 'float' },
 ];
 
 export class ConfigError extends Error {

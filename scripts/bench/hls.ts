@@ -8,6 +8,8 @@
  *  - the live playlist against the conformance checker (test/hls/conformance.ts), reloaded
  *    throughout, and the first frame of every segment and independent part.
  *   BENCH_SECONDS=30 npm run bench:hls
+ * BENCH_PART_HOLD_BACK_PARTS (default: the server's, 3) sets the playlists' PART-HOLD-BACK in parts,
+ * BENCH_PART_TARGET_SECONDS (default: the server's, 0.35) the part duration.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -43,7 +45,9 @@ function childrenOf(pid: number): number[] {
 }
 
 async function main(): Promise<void> {
-  const server = await startTestServer({ config: { log: { level: 'warn' }, recording: { enabled: true } } });
+  const holdBack = process.env.BENCH_PART_HOLD_BACK_PARTS ? { hls: { partHoldBackParts: Number(process.env.BENCH_PART_HOLD_BACK_PARTS) } } : {};
+  const partTarget = process.env.BENCH_PART_TARGET_SECONDS ? { partTargetSeconds: Number(process.env.BENCH_PART_TARGET_SECONDS) } : {};
+  const server = await startTestServer({ config: { log: { level: 'warn' }, recording: { enabled: true, ...partTarget }, ...holdBack } });
   const browser = await launchChromium({ unattended: true });
   try {
     const api = async (method: string, path: string, body?: unknown, token?: string) =>
@@ -69,7 +73,7 @@ async function main(): Promise<void> {
     await view.evaluate(`window.benchHlsViewer(${JSON.stringify(`${server.url}/hls/${streamId}/master.m3u8`)})`);
     // Let the player settle at its target latency first.
     await new Promise((r) => setTimeout(r, 5000));
-    await view.evaluate('window.hlsLatency.length = 0');
+    await view.evaluate('window.hlsLatency.length = 0; window.hlsStalls = 0');
 
     const recorder = server.app.recording.recorderPid(streamId as StreamId)!;
     const pids = [recorder, ...childrenOf(recorder)];
@@ -94,6 +98,7 @@ async function main(): Promise<void> {
     const cpu = pids.map((p, i) => (cpuTicks(p) - cpuBefore[i]!) / TICKS / elapsed);
     const latency = (await view.evaluate('window.hlsLatency')) as number[];
     const errors = (await view.evaluate('window.hlsErrors')) as string[];
+    const stalls = (await view.evaluate('window.hlsStalls')) as number;
     const hlsJsLatency = (await view.evaluate('window.benchHls.latency')) as number;
     const last = previous!;
     const parts = last.segments.flatMap((x) => x.parts).map((p) => p.duration);
@@ -101,7 +106,7 @@ async function main(): Promise<void> {
 
     console.log(`LL-HLS through Glint (WHIP -> sfu-worker -> recorder/FFmpeg -> hls.js in Chromium), 640x360 canvas + a tone, H.264 copied, Opus -> AAC, ${seconds} s`);
     console.log(`  glass-to-glass latency: ${summary(latency)}`);
-    console.log(`  hls.js's own latency estimate at the end: ${hlsJsLatency.toFixed(2)} s; player errors: ${errors.length ? errors.join(', ') : 'none'}`);
+    console.log(`  hls.js's own latency estimate at the end: ${hlsJsLatency.toFixed(2)} s; player errors: ${errors.length ? errors.join(', ') : 'none'}; stalls while measured: ${stalls}`);
     console.log(`  recorder CPU: ${(cpu.reduce((a, b) => a + b, 0) * 100).toFixed(1)}% of one core (recorder process ${(cpu[0]! * 100).toFixed(1)}%, FFmpeg ${(cpu.slice(1).reduce((a, b) => a + b, 0) * 100).toFixed(1)}%)`);
     console.log(`  playlist: PART-TARGET ${last.partTarget} s, TARGETDURATION ${last.targetDuration} s, ${last.serverControl['PART-HOLD-BACK']} s part hold-back;` +
       ` parts ${Math.min(...parts).toFixed(3)}-${Math.max(...parts).toFixed(3)} s (p50 ${percentile([...parts].sort((a, b) => a - b), 0.5).toFixed(3)}), segments ${Math.min(...segs).toFixed(2)}-${Math.max(...segs).toFixed(2)} s`);

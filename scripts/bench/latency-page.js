@@ -144,6 +144,8 @@
   window.benchHlsViewer = (url) => {
     window.hlsLatency = [];
     window.hlsErrors = [];
+    /** Times playback stalled (the video waited for data) since the last reset. */
+    window.hlsStalls = 0;
     const video = document.createElement('video');
     video.muted = true;
     video.autoplay = true;
@@ -154,6 +156,7 @@
     hls.loadSource(url);
     hls.attachMedia(video);
     video.play().catch(() => {});
+    video.addEventListener('waiting', () => window.hlsStalls++);
     window.benchHls = hls;
     measure(video, window.hlsLatency, 20000);
   };

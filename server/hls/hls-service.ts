@@ -28,6 +28,8 @@ export interface HlsOptions {
   targetDurationSeconds: number;
   partTargetSeconds: number;
   dvrWindowSeconds: number;
+  /** PART-HOLD-BACK of the live playlists, in parts. */
+  partHoldBackParts?: number;
   /** What a rendition is encoded at (BANDWIDTH before its first segment is measured). */
   bitrates: (rendition: string) => BitrateEstimate;
   recordings: RecordingsRepo;
@@ -70,6 +72,7 @@ export class LiveRecording {
           targetDurationSeconds: o.targetDurationSeconds,
           partTargetSeconds: o.partTargetSeconds,
           dvrWindowSeconds: o.dvrWindowSeconds,
+          ...(o.partHoldBackParts ? { partHoldBackParts: o.partHoldBackParts } : {}),
           partUri: (seq) => partName(name, seq),
         }),
         tracks: [],

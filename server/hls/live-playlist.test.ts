@@ -37,6 +37,15 @@ describe('LivePlaylist', () => {
     expect(pl.position).toEqual({ msn: 10, part: 1 });
   });
 
+  it('holds players back by the configured number of parts, and still conforms at the minimum of two', () => {
+    const pl = new LivePlaylist({ uriPrefix: 'rec/', targetDurationSeconds: 2, partTargetSeconds: 0.35, dvrWindowSeconds: 7200, partHoldBackParts: 2, partUri: (n) => `source-p${n}.m4s` });
+    pl.init(0, 'source-init-0.mp4');
+    feed(pl, 3, 1);
+    const text = pl.render();
+    expect(text).toContain('PART-HOLD-BACK=0.7,');
+    expect(checkPlaylist(parsePlaylist(text), { live: true })).toEqual([]);
+  });
+
   it('answers blocking positions: a later part, a complete segment, or the next segment', () => {
     const pl = playlist();
     pl.init(0, 'source-init-0.mp4');

@@ -13,6 +13,8 @@ export interface LivePlaylistOptions {
   partTargetSeconds: number;
   /** Segments older than this (from the live edge) leave the playlist. */
   dvrWindowSeconds: number;
+  /** PART-HOLD-BACK in parts (default 3, the spec's recommendation; at least 2). */
+  partHoldBackParts?: number;
   /** File name of the part with this stream-wide number (for the preload hint). */
   partUri: (seq: number) => string;
 }
@@ -164,7 +166,7 @@ export class LivePlaylist {
     ];
     if (!this.ended) {
       out.push(
-        `#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=${num(this.skipUntilSeconds)},PART-HOLD-BACK=${num(o.partTargetSeconds * 3)},HOLD-BACK=${num(o.targetDurationSeconds * 3)}`,
+        `#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=${num(this.skipUntilSeconds)},PART-HOLD-BACK=${num(o.partTargetSeconds * (o.partHoldBackParts ?? 3))},HOLD-BACK=${num(o.targetDurationSeconds * 3)}`,
       );
     }
     out.push(`#EXT-X-PART-INF:PART-TARGET=${num(o.partTargetSeconds)}`);
