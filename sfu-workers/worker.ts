@@ -63,26 +63,14 @@ export class SfuWorker {
       this.closeTransport(transportId);
       const transport = await PlainTransport.create(router, transportId, host, port);
       this.closeTransport(transportId); // a concurrent create for the same id may have won meanwhile
-      try {
-        router.addTransport(transport);
-      } catch (err) {
-        transport.close();
-        throw err;
-      }
-      this.transports.set(transportId, { router, transport });
+      this.adopt(router, transport);
       return {};
     },
     createPipeTransport: async ({ routerId, transportId, host }) => {
       const router = this.router(routerId);
       if (this.transports.has(transportId)) throw new SfuError('BAD_REQUEST', `transport ${transportId} exists`);
       const transport = await PipeTransport.create(router, transportId, host);
-      try {
-        router.addTransport(transport);
-      } catch (err) {
-        transport.close();
-        throw err;
-      }
-      this.transports.set(transportId, { router, transport });
+      this.adopt(router, transport);
       return { port: transport.port };
     },
     connectPipeTransport: async ({ transportId, host, port }) => {
@@ -140,6 +128,17 @@ export class SfuWorker {
       },
       mediaFlowing: (flowing) => this.emit('mediaFlowing', { routerId, flowing }),
     }, producers);
+  }
+
+  /** A transport made while its router may have closed: added to it, or closed. */
+  private adopt(router: MediaRouter, transport: Transport): void {
+    try {
+      router.addTransport(transport);
+    } catch (err) {
+      transport.close();
+      throw err;
+    }
+    this.transports.set(transport.id, { router, transport });
   }
 
   private closeTransport(id: TransportId): void {

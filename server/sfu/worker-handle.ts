@@ -111,7 +111,7 @@ export class WorkerHandle {
 
 export class RouterHandle {
   closed = false;
-  private readonly transports = new Set<WebRtcTransportHandle | PlainTransportHandle | PipeTransportHandle>();
+  private readonly transports = new Set<WebRtcTransportHandle | LocalTransportHandle>();
   private readonly flowingListeners = new Listeners<[boolean]>();
   private readonly closeListeners = new Listeners<[RouterCloseReason]>();
 
@@ -196,7 +196,7 @@ export class RouterHandle {
     this.closeListeners.emit('worker');
   }
   /** @internal */
-  forget(t: WebRtcTransportHandle | PlainTransportHandle | PipeTransportHandle): void {
+  forget(t: WebRtcTransportHandle | LocalTransportHandle): void {
     this.transports.delete(t);
   }
 
@@ -261,18 +261,14 @@ export class WebRtcTransportHandle {
   }
 }
 
-export class PlainTransportHandle {
+/** A transport the server makes and closes itself (no events of its own): plain RTP or a pipe end. */
+abstract class LocalTransportHandle {
   closed = false;
 
   constructor(
     readonly id: TransportId,
     readonly router: RouterHandle,
   ) {}
-
-  /** A consumer of the router's producer of `kind`; see SfuMethods.consume. */
-  consume(kind: MediaKind, payloadType: number, keyframeIntervalMs?: number): Promise<ConsumerInfo> {
-    return this.router.worker.channel.request('consume', { transportId: this.id, kind, payloadType, ...(keyframeIntervalMs ? { keyframeIntervalMs } : {}) });
-  }
 
   async close(): Promise<void> {
     if (this.closed) return;
@@ -287,16 +283,23 @@ export class PlainTransportHandle {
   }
 }
 
-export class PipeTransportHandle {
-  closed = false;
+export class PlainTransportHandle extends LocalTransportHandle {
+  /** A consumer of the router's producer of `kind`; see SfuMethods.consume. */
+  consume(kind: MediaKind, payloadType: number, keyframeIntervalMs?: number): Promise<ConsumerInfo> {
+    return this.router.worker.channel.request('consume', { transportId: this.id, kind, payloadType, ...(keyframeIntervalMs ? { keyframeIntervalMs } : {}) });
+  }
+}
 
+export class PipeTransportHandle extends LocalTransportHandle {
   constructor(
-    readonly id: TransportId,
-    readonly router: RouterHandle,
+    id: TransportId,
+    router: RouterHandle,
     /** Where its socket listens, for the other end to connect to. */
     readonly host: string,
     readonly port: number,
-  ) {}
+  ) {
+    super(id, router);
+  }
 
   /** Points it at the other end. */
   async connect(other: PipeTransportHandle): Promise<void> {
@@ -311,17 +314,5 @@ export class PipeTransportHandle {
   /** The origin end: a consumer of its router's producer of `kind`. */
   consume(kind: MediaKind, payloadType: number): Promise<ConsumerInfo> {
     return this.router.worker.channel.request('consume', { transportId: this.id, kind, payloadType });
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.routerClosed();
-    await this.router.worker.channel.request('closeTransport', { transportId: this.id }).catch(() => {});
-  }
-
-  /** @internal */
-  routerClosed(): void {
-    this.closed = true;
-    this.router.forget(this);
   }
 }
