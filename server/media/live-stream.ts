@@ -165,13 +165,6 @@ export class LiveStream {
     return router === this.router || this.edges.get(router.worker)?.router === router;
   }
 
-  /** Pipes on the origin's worker, for figures and tests. */
-  pipeCount(): number {
-    let n = 0;
-    for (const e of this.edges.values()) if (e.originEnd && !e.originEnd.closed) n++;
-    return n;
-  }
-
   /** Queued: the publisher's tracks changed (first publish, reconnect, new codec): pipes carry the new ones. */
   async setProducers(producers: ProducerInfo[]): Promise<void> {
     const changed = JSON.stringify(producers) !== JSON.stringify(this.producers);
