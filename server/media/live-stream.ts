@@ -75,6 +75,8 @@ export class LiveStream {
   router: RouterHandle | undefined;
   /** Its routers on other workers of this node, one pipe from the origin each. */
   private readonly edges = new Map<WorkerHandle, Edge>();
+  /** Viewers still being negotiated, per router: an edge is not closed under them. */
+  private readonly joining = new Map<RouterHandle, number>();
   publisher: Session | undefined;
   readonly viewers = new Map<PeerId, Session>();
   /** The publisher's media is arriving (false during a blip or before the first packet). */
@@ -144,19 +146,36 @@ export class LiveStream {
   /**
    * The router a new viewer joins: the one on the least loaded worker with room. A worker
    * that does not carry the stream yet gets a router fed by one pipe from the origin (one
-   * copy per worker, not per viewer).
+   * copy per worker, not per viewer). The router is held for the viewer until `release()`
+   * (its session is adopted by then, or it failed): an edge whose last viewer just left is
+   * not closed under a viewer joining it.
    */
-  async routerForViewer(): Promise<RouterHandle> {
+  async routerForViewer(): Promise<{ router: RouterHandle; release: () => void }> {
     const origin = this.router && !this.router.closed ? this.router : undefined;
     const worker = this.d.pool.pick(this.d.maxPeersPerWorker);
-    if (origin && (!worker || worker === origin.worker)) return origin;
+    if (origin && (!worker || worker === origin.worker)) return this.hold(origin);
     const edge = worker && this.edges.get(worker);
-    if (edge && !edge.router.closed && edge.originEnd && !edge.originEnd.closed) return edge.router;
+    if (edge && !edge.router.closed && edge.originEnd && !edge.originEnd.closed) return this.hold(edge.router);
     return this.run(async () => {
       const originRouter = await this.ensureRouter();
-      if (!worker || worker === originRouter.worker || worker.closed) return originRouter;
-      return (await this.openEdge(worker)).router;
+      if (!worker || worker === originRouter.worker || worker.closed) return this.hold(originRouter);
+      return this.hold((await this.openEdge(worker)).router);
     });
+  }
+
+  private hold(router: RouterHandle): { router: RouterHandle; release: () => void } {
+    this.joining.set(router, (this.joining.get(router) ?? 0) + 1);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      const n = (this.joining.get(router) ?? 1) - 1;
+      if (n > 0) return void this.joining.set(router, n);
+      this.joining.delete(router);
+      const edge = this.edges.get(router.worker);
+      if (edge?.router === router) void this.run(() => this.closeEdgeIfUnused(edge));
+    };
+    return { router, release };
   }
 
   /** True when a router is one of the stream's current routers on this node. */
@@ -213,7 +232,7 @@ export class LiveStream {
 
   /** Queued: an edge's last viewer left: its pipe and router close. */
   private async closeEdgeIfUnused(edge: Edge): Promise<void> {
-    if (this.edges.get(edge.worker) !== edge) return;
+    if (this.edges.get(edge.worker) !== edge || this.joining.has(edge.router)) return;
     for (const v of this.viewers.values()) if (v.transport.router === edge.router) return;
     this.edges.delete(edge.worker);
     this.log.info({ worker: edge.worker.index }, 'last viewer on a worker left: pipe closed');

@@ -127,21 +127,25 @@ export class MediaService {
       if (!this.canTakeViewer()) throw this.full(live.id);
       // On the least loaded worker (through a pipe from the origin), or, when the worker lost
       // the stream while its publisher is away, on a router that waits for it.
-      const router = await this.call(undefined, () => live.routerForViewer());
-      const sessionId = newSessionId();
-      const connectTimeoutMs = this.o.viewerConnectTimeoutSeconds * 1000;
-      const result = await this.call(router.worker, () => router.createWebRtcTransport(transportIdOf(sessionId), offer, 'consume', connectTimeoutMs)).catch((err) => {
-        throw err instanceof AppError && err.code === 'MEDIA_UNAVAILABLE' && !this.canTakeViewer() ? this.full(live.id) : err;
-      });
-      if (!live.carries(router)) {
-        void result.transport.close();
-        throw new UnavailableError('MEDIA_UNAVAILABLE', 'The media server is restarting; try again shortly.', { headers: { 'Retry-After': RETRY_AFTER_UNAVAILABLE } });
+      const { router, release } = await this.call(undefined, () => live.routerForViewer());
+      try {
+        const sessionId = newSessionId();
+        const connectTimeoutMs = this.o.viewerConnectTimeoutSeconds * 1000;
+        const result = await this.call(router.worker, () => router.createWebRtcTransport(transportIdOf(sessionId), offer, 'consume', connectTimeoutMs)).catch((err) => {
+          throw err instanceof AppError && err.code === 'MEDIA_UNAVAILABLE' && !this.canTakeViewer() ? this.full(live.id) : err;
+        });
+        if (!live.carries(router)) {
+          void result.transport.close();
+          throw new UnavailableError('MEDIA_UNAVAILABLE', 'The media server is restarting; try again shortly.', { headers: { 'Retry-After': RETRY_AFTER_UNAVAILABLE } });
+        }
+        const session = this.addSession(sessionId, 'whep', live, result.transport, offer);
+        session.releasePending = releasePending;
+        live.adopt(session);
+        this.addPending(session);
+        return { session, answer: result.answer };
+      } finally {
+        release();
       }
-      const session = this.addSession(sessionId, 'whep', live, result.transport, offer);
-      session.releasePending = releasePending;
-      live.adopt(session);
-      this.addPending(session);
-      return { session, answer: result.answer };
     } catch (err) {
       releasePending();
       throw err;

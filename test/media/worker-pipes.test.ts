@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { StreamId } from '../../protocol/ids.ts';
+import type { LiveStream } from '../../server/media/live-stream.ts';
 import { createStreamer } from '../helpers/http.ts';
 import { connect, createPublisherPeer, createViewerPeer, sendSynthetic, type ClientPeer } from '../helpers/ndc-peer.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -125,5 +126,41 @@ it("keeps viewers on the other worker when the origin's worker dies, and feeds t
     await until('video on the far worker again', () => (far.nals.length > n + 30 ? true : undefined), 15_000);
   } finally {
     second.stop();
+    await server.app.media.endStream(s.streamId as StreamId);
+  }
+}, 60_000);
+
+it("keeps a worker's pipe open while a viewer is joining it, and closes it once nobody is left there", async () => {
+  const s = await createStreamer(server.url, 'churner', 'churn');
+  const pub = await createPublisherPeer({ audio: false });
+  peers.push(pub);
+  const res = await fetch(`${server.url}/whip`, { method: 'POST', headers: { 'content-type': 'application/sdp', authorization: `Bearer ${s.streamKey}` }, body: pub.offer });
+  expect(res.status).toBe(201);
+  await connect(pub, await res.text());
+  const churn = sendSynthetic(pub.video!, { keyframeEvery: 50 });
+  try {
+    await until('the stream to be active', () => (server.app.media.isActive(s.streamId as StreamId) ? true : undefined));
+    const origin = server.app.media.routerOf(s.streamId as StreamId)!.router.worker.index;
+    // One viewer on the other worker (through its pipe) and one more on the origin, so the
+    // other worker is the least loaded one: where the next viewer goes.
+    let far = await viewer(s.streamId);
+    while (far.worker === origin) far = await viewer(s.streamId);
+    while ((await viewer(s.streamId)).worker !== origin);
+    // A viewer is being placed there (between choosing its router and its session existing)
+    // when the last viewer on that worker leaves.
+    const live = (server.app.media as unknown as { streams: Map<string, LiveStream> }).streams.get(s.streamId)!;
+    const joining = await live.routerForViewer();
+    expect(joining.router.worker.index).toBe(far.worker);
+    expect((await fetch(server.url + far.location, { method: 'DELETE' })).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(joining.router.closed).toBe(false);
+    expect((await statsOf(origin)).pipesOut).toBe(1);
+    // The join gave up: now nobody is there, and the pipe closes.
+    joining.release();
+    await until('the pipe to close', async () => ((await statsOf(origin)).pipesOut === 0 ? true : undefined), 5_000);
+    expect(joining.router.closed).toBe(true);
+  } finally {
+    churn.stop();
+    await server.app.media.endStream(s.streamId as StreamId);
   }
 }, 60_000);
