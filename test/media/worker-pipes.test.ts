@@ -43,6 +43,19 @@ async function viewer(streamId: string) {
   return { peer, nals, location, worker: session.transport.router.worker.index };
 }
 
+/**
+ * A libdatachannel publisher on `streamKey` sending synthetic H.264 with a keyframe every 50
+ * frames (0.5 s at one frame per 10 ms); it ignores keyframe requests.
+ */
+async function publish(streamKey: string): Promise<{ stop(): void }> {
+  const pub = await createPublisherPeer({ audio: false });
+  peers.push(pub);
+  const res = await fetch(`${server.url}/whip`, { method: 'POST', headers: { 'content-type': 'application/sdp', authorization: `Bearer ${streamKey}` }, body: pub.offer });
+  expect(res.status, await res.clone().text()).toBe(201);
+  await connect(pub, await res.text());
+  return sendSynthetic(pub.video!, { keyframeEvery: 50 });
+}
+
 /** The figures a worker pushes every second, fresh ones. */
 async function statsOf(index: number) {
   const w = server.app.workers.get(index)!;
@@ -53,13 +66,7 @@ async function statsOf(index: number) {
 
 it('spreads one stream over both workers through one pipe; every viewer gets video, starting on a keyframe', async () => {
   const s = await createStreamer(server.url, 'spreader', 'two cores');
-  const pub = await createPublisherPeer({ audio: false });
-  peers.push(pub);
-  const res = await fetch(`${server.url}/whip`, { method: 'POST', headers: { 'content-type': 'application/sdp', authorization: `Bearer ${s.streamKey}` }, body: pub.offer });
-  expect(res.status).toBe(201);
-  await connect(pub, await res.text());
-  // A keyframe every 50 frames (0.5 s at one frame per 10 ms); it ignores keyframe requests.
-  sender = sendSynthetic(pub.video!, { keyframeEvery: 50 });
+  sender = await publish(s.streamKey);
   await until('the stream to be active', () => (server.app.media.isActive(s.streamId as StreamId) ? true : undefined));
   const origin = server.app.media.routerOf(s.streamId as StreamId)!.router.worker.index;
 
@@ -97,15 +104,7 @@ it('spreads one stream over both workers through one pipe; every viewer gets vid
 
 it("keeps viewers on the other worker when the origin's worker dies, and feeds them again once the publisher is back", async () => {
   const s = await createStreamer(server.url, 'survivor', 'origin lost');
-  const publish = async () => {
-    const pub = await createPublisherPeer({ audio: false });
-    peers.push(pub);
-    const res = await fetch(`${server.url}/whip`, { method: 'POST', headers: { 'content-type': 'application/sdp', authorization: `Bearer ${s.streamKey}` }, body: pub.offer });
-    expect(res.status, await res.clone().text()).toBe(201);
-    await connect(pub, await res.text());
-    return sendSynthetic(pub.video!, { keyframeEvery: 50 });
-  };
-  const first = await publish();
+  const first = await publish(s.streamKey);
   await until('the stream to be active', () => (server.app.media.isActive(s.streamId as StreamId) ? true : undefined));
   const origin = server.app.media.routerOf(s.streamId as StreamId)!.router.worker;
   const viewers: Array<Awaited<ReturnType<typeof viewer>>> = [];
@@ -120,7 +119,7 @@ it("keeps viewers on the other worker when the origin's worker dies, and feeds t
   expect(server.app.media.hasSession(far.location.split('/').pop()! as never)).toBe(true);
   await until('the dead worker to be replaced', () => (server.app.workers.get(origin.index)!.ready && !server.app.workers.get(origin.index)!.closed ? true : undefined), 20_000);
 
-  const second = await publish();
+  const second = await publish(s.streamKey);
   try {
     const n = far.nals.length;
     await until('video on the far worker again', () => (far.nals.length > n + 30 ? true : undefined), 15_000);
@@ -132,12 +131,7 @@ it("keeps viewers on the other worker when the origin's worker dies, and feeds t
 
 it("keeps a worker's pipe open while a viewer is joining it, and closes it once nobody is left there", async () => {
   const s = await createStreamer(server.url, 'churner', 'churn');
-  const pub = await createPublisherPeer({ audio: false });
-  peers.push(pub);
-  const res = await fetch(`${server.url}/whip`, { method: 'POST', headers: { 'content-type': 'application/sdp', authorization: `Bearer ${s.streamKey}` }, body: pub.offer });
-  expect(res.status).toBe(201);
-  await connect(pub, await res.text());
-  const churn = sendSynthetic(pub.video!, { keyframeEvery: 50 });
+  const churn = await publish(s.streamKey);
   try {
     await until('the stream to be active', () => (server.app.media.isActive(s.streamId as StreamId) ? true : undefined));
     const origin = server.app.media.routerOf(s.streamId as StreamId)!.router.worker.index;
