@@ -82,10 +82,6 @@ export class MediaRouter {
     for (const info of expected) if (!this.producers.has(info.kind)) this.createProducer(info);
   }
 
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
   get peerCount(): number {
     let n = 0;
     for (const t of this.transports.values()) if (t.isPeer) n++;
@@ -117,10 +113,6 @@ export class MediaRouter {
   /** The producer of a kind, when there is one. */
   producer(kind: MediaKind): Producer | undefined {
     return this.producers.get(kind);
-  }
-
-  transport(id: TransportId): Transport | undefined {
-    return this.transports.get(id);
   }
 
   addTransport(t: Transport): void {

@@ -42,7 +42,7 @@ export function registerSfuMetrics(metrics: Metrics, pool: WorkerPool, media: Me
       registers,
       collect() {
         this.reset();
-        for (const w of pool.all()) if (w.ready && w.stats) this.set({ worker: String(w.id) }, pick(w.stats));
+        for (const w of pool.all()) if (w.ready && w.stats) this.set({ worker: String(w.index) }, pick(w.stats));
       },
     });
   perWorker('glint_sfu_rtp_packets_received', 'RTP packets received from publishers since the worker started.', (s) => s.packetsIn);

@@ -58,14 +58,6 @@ export class WorkerHandle {
     this.channel.on('mediaFlowing', (e) => this.routers.get(e.routerId)?.mediaFlowing(e.flowing));
   }
 
-  get id(): number {
-    return this.index;
-  }
-
-  get pid(): number | undefined {
-    return this.child.pid;
-  }
-
   /** A router for a stream; `producers`: the tracks of a publisher that is expected back. */
   async createRouter(streamId: StreamId, producers?: ProducerInfo[]): Promise<RouterHandle> {
     const routerId = `r-${streamId}-${randomBytes(4).toString('hex')}` as RouterId;
