@@ -60,8 +60,11 @@ export const RETRY_AFTER_UNAVAILABLE = '2';
 /** Pipes between workers of one node run over loopback. */
 const PIPE_HOST = '127.0.0.1';
 
-/** A router of the stream on another worker of this node, fed by a pipe from the origin router. */
-interface Edge {
+/**
+ * A branch: a router of the stream on another worker of this node, fed by a pipe from the
+ * node's root router ("edge" names a node fed from another node).
+ */
+interface Branch {
   worker: WorkerHandle;
   router: RouterHandle;
   /** The pipe's two ends (undefined while it is being made, or after the origin was lost). */
@@ -74,8 +77,8 @@ export class LiveStream {
   /** Its router on this node (the origin: the publisher's). */
   router: RouterHandle | undefined;
   /** Its routers on other workers of this node, one pipe from the origin each. */
-  private readonly edges = new Map<WorkerHandle, Edge>();
-  /** Viewers still being negotiated, per router: an edge is not closed under them. */
+  private readonly branches = new Map<WorkerHandle, Branch>();
+  /** Viewers still being negotiated, per router: a branch is not closed under them. */
   private readonly joining = new Map<RouterHandle, number>();
   publisher: Session | undefined;
   readonly viewers = new Map<PeerId, Session>();
@@ -139,7 +142,7 @@ export class LiveStream {
     });
     router.onClose(() => void this.run(() => this.routerLost(router)));
     // Viewers kept on other workers while the origin was gone get their pipes back.
-    for (const edge of this.edges.values()) await this.pipe(edge).catch((err) => this.log.warn({ err, worker: edge.worker.index }, 'cannot reopen a pipe'));
+    for (const branch of this.branches.values()) await this.pipe(branch).catch((err) => this.log.warn({ err, worker: branch.worker.index }, 'cannot reopen a pipe'));
     return router;
   }
 
@@ -147,19 +150,19 @@ export class LiveStream {
    * The router a new viewer joins: the one on the least loaded worker with room. A worker
    * that does not carry the stream yet gets a router fed by one pipe from the origin (one
    * copy per worker, not per viewer). The router is held for the viewer until `release()`
-   * (its session is adopted by then, or it failed): an edge whose last viewer just left is
+   * (its session is adopted by then, or it failed): a branch whose last viewer just left is
    * not closed under a viewer joining it.
    */
   async routerForViewer(): Promise<{ router: RouterHandle; release: () => void }> {
     const origin = this.router && !this.router.closed ? this.router : undefined;
     const worker = this.d.pool.pick(this.d.maxPeersPerWorker);
     if (origin && (!worker || worker === origin.worker)) return this.hold(origin);
-    const edge = worker && this.edges.get(worker);
-    if (edge && !edge.router.closed && edge.originEnd && !edge.originEnd.closed) return this.hold(edge.router);
+    const branch = worker && this.branches.get(worker);
+    if (branch && !branch.router.closed && branch.originEnd && !branch.originEnd.closed) return this.hold(branch.router);
     return this.run(async () => {
       const originRouter = await this.ensureRouter();
       if (!worker || worker === originRouter.worker || worker.closed) return this.hold(originRouter);
-      return this.hold((await this.openEdge(worker)).router);
+      return this.hold((await this.openBranch(worker)).router);
     });
   }
 
@@ -172,8 +175,8 @@ export class LiveStream {
       const n = (this.joining.get(router) ?? 1) - 1;
       if (n > 0) return void this.joining.set(router, n);
       this.joining.delete(router);
-      const edge = this.edges.get(router.worker);
-      if (edge?.router === router) void this.run(() => this.closeEdgeIfUnused(edge));
+      const branch = this.branches.get(router.worker);
+      if (branch?.router === router) void this.run(() => this.closeBranchIfUnused(branch));
     };
     return { router, release };
   }
@@ -181,7 +184,7 @@ export class LiveStream {
   /** True when a router is one of the stream's current routers on this node. */
   carries(router: RouterHandle): boolean {
     if (router.closed) return false;
-    return router === this.router || this.edges.get(router.worker)?.router === router;
+    return router === this.router || this.branches.get(router.worker)?.router === router;
   }
 
   /** Queued: the publisher's tracks changed (first publish, reconnect, new codec): pipes carry the new ones. */
@@ -189,64 +192,64 @@ export class LiveStream {
     const changed = JSON.stringify(producers) !== JSON.stringify(this.producers);
     this.producers = producers;
     if (!changed) return;
-    for (const edge of this.edges.values()) await this.pipe(edge).catch((err) => this.log.warn({ err, worker: edge.worker.index }, 'cannot reopen a pipe'));
+    for (const branch of this.branches.values()) await this.pipe(branch).catch((err) => this.log.warn({ err, worker: branch.worker.index }, 'cannot reopen a pipe'));
   }
 
   /** Queued: a router on `worker` fed by a pipe from the origin. */
-  private async openEdge(worker: WorkerHandle): Promise<Edge> {
-    let edge = this.edges.get(worker);
-    if (edge && !edge.router.closed && edge.originEnd && !edge.originEnd.closed) return edge;
-    if (!edge || edge.router.closed) {
+  private async openBranch(worker: WorkerHandle): Promise<Branch> {
+    let branch = this.branches.get(worker);
+    if (branch && !branch.router.closed && branch.originEnd && !branch.originEnd.closed) return branch;
+    if (!branch || branch.router.closed) {
       const router = await worker.createRouter(this.id);
-      const created: Edge = { worker, router, originEnd: undefined, farEnd: undefined };
-      edge = created;
-      this.edges.set(worker, created);
-      router.onClose(() => void this.run(() => this.edgeLost(created)));
+      const created: Branch = { worker, router, originEnd: undefined, farEnd: undefined };
+      branch = created;
+      this.branches.set(worker, created);
+      router.onClose(() => void this.run(() => this.branchLost(created)));
       this.log.info({ worker: worker.index, origin: this.router?.worker.index }, 'stream spread to another worker: pipe opened');
     }
-    await this.pipe(edge);
-    return edge;
+    await this.pipe(branch);
+    return branch;
   }
 
-  /** Queued: (re)opens the pipe from the origin router to an edge. */
-  private async pipe(edge: Edge): Promise<void> {
+  /** Queued: (re)opens the pipe from the origin router to a branch. */
+  private async pipe(branch: Branch): Promise<void> {
     const origin = this.router;
-    if (!origin || origin.closed || edge.router.closed) return;
-    void edge.originEnd?.close();
-    void edge.farEnd?.close();
+    if (!origin || origin.closed || branch.router.closed) return;
+    void branch.originEnd?.close();
+    void branch.farEnd?.close();
     const tag = randomBytes(6).toString('base64url');
     try {
-      edge.farEnd = await edge.router.createPipeTransport(`pipe-${tag}-in` as TransportId, PIPE_HOST);
-      edge.originEnd = await origin.createPipeTransport(`pipe-${tag}-out` as TransportId, PIPE_HOST);
-      await edge.originEnd.connect(edge.farEnd);
-      await edge.farEnd.connect(edge.originEnd);
-      await edge.farEnd.produce(this.producers);
-      for (const p of this.producers) await edge.originEnd.consume(p.kind, p.payloadType);
+      branch.farEnd = await branch.router.createPipeTransport(`pipe-${tag}-in` as TransportId, PIPE_HOST);
+      branch.originEnd = await origin.createPipeTransport(`pipe-${tag}-out` as TransportId, PIPE_HOST);
+      await branch.originEnd.connect(branch.farEnd);
+      await branch.farEnd.connect(branch.originEnd);
+      await branch.farEnd.produce(this.producers);
+      for (const p of this.producers) await branch.originEnd.consume(p.kind, p.payloadType);
     } catch (err) {
-      void edge.originEnd?.close();
-      void edge.farEnd?.close();
-      edge.originEnd = undefined;
+      void branch.originEnd?.close();
+      void branch.farEnd?.close();
+      branch.originEnd = undefined;
       throw err;
     }
   }
 
-  /** Queued: an edge's last viewer left: its pipe and router close. */
-  private async closeEdgeIfUnused(edge: Edge): Promise<void> {
-    if (this.edges.get(edge.worker) !== edge || this.joining.has(edge.router)) return;
-    for (const v of this.viewers.values()) if (v.transport.router === edge.router) return;
-    this.edges.delete(edge.worker);
-    this.log.info({ worker: edge.worker.index }, 'last viewer on a worker left: pipe closed');
-    await edge.originEnd?.close();
-    await edge.router.close();
+  /** Queued: a branch's last viewer left: its pipe and router close. */
+  private async closeBranchIfUnused(branch: Branch): Promise<void> {
+    if (this.branches.get(branch.worker) !== branch || this.joining.has(branch.router)) return;
+    for (const v of this.viewers.values()) if (v.transport.router === branch.router) return;
+    this.branches.delete(branch.worker);
+    this.log.info({ worker: branch.worker.index }, 'last viewer on a worker left: pipe closed');
+    await branch.originEnd?.close();
+    await branch.router.close();
   }
 
-  /** Queued: an edge's worker exited: its viewers are gone, the origin end of its pipe is closed. */
-  private async edgeLost(edge: Edge): Promise<void> {
-    if (this.edges.get(edge.worker) !== edge) return;
-    this.edges.delete(edge.worker);
-    for (const v of [...this.viewers.values()]) if (v.transport.router === edge.router) this.removeSession(v);
+  /** Queued: a branch's worker exited: its viewers are gone, the origin end of its pipe is closed. */
+  private async branchLost(branch: Branch): Promise<void> {
+    if (this.branches.get(branch.worker) !== branch) return;
+    this.branches.delete(branch.worker);
+    for (const v of [...this.viewers.values()]) if (v.transport.router === branch.router) this.removeSession(v);
     this.viewersChanged();
-    await edge.originEnd?.close();
+    await branch.originEnd?.close();
   }
 
   /**
@@ -272,9 +275,9 @@ export class LiveStream {
     const wasViewer = s.kind === 'whep' && this.viewers.delete(s.id);
     this.d.sessionRemoved(s);
     if (wasViewer && s.connected) this.viewersChanged();
-    const edge = wasViewer ? this.edges.get(s.transport.router.worker) : undefined;
-    if (edge?.router === s.transport.router && ![...this.viewers.values()].some((v) => v.transport.router === edge.router)) {
-      void this.run(() => this.closeEdgeIfUnused(edge));
+    const branch = wasViewer ? this.branches.get(s.transport.router.worker) : undefined;
+    if (branch?.router === s.transport.router && ![...this.viewers.values()].some((v) => v.transport.router === branch.router)) {
+      void this.run(() => this.closeBranchIfUnused(branch));
     }
   }
 
@@ -347,7 +350,7 @@ export class LiveStream {
     this.flowing = false;
     // Viewers on other workers stay: their pipes come back with the next origin router.
     for (const s of [this.publisher, ...this.viewers.values()]) if (s && s.transport.router === router) this.removeSession(s);
-    for (const edge of this.edges.values()) edge.originEnd = undefined;
+    for (const branch of this.branches.values()) branch.originEnd = undefined;
     this.viewersChanged();
     this.log.warn('stream lost with its sfu-worker');
     if (this.onAir) return this.publisherLost('worker', 'the media worker restarted');
@@ -391,12 +394,12 @@ export class LiveStream {
 
   private async dropRouter(): Promise<void> {
     const router = this.router;
-    const edges = [...this.edges.values()];
-    this.edges.clear();
+    const branches = [...this.branches.values()];
+    this.branches.clear();
     this.router = undefined;
     this.flowing = false;
     for (const s of [this.publisher, ...this.viewers.values()]) if (s) this.removeSession(s);
-    await Promise.all([router?.close(), ...edges.map((e) => e.router.close())]);
+    await Promise.all([router?.close(), ...branches.map((b) => b.router.close())]);
   }
 
   private clearGrace(): void {
