@@ -12,6 +12,11 @@ export interface WorkerSettings {
   bindAddress: string;
   /** Address written into our ICE candidates when it differs from the bound one (RTC_ANNOUNCED_ADDRESS). */
   announcedAddress: string;
+  /**
+   * Address other nodes reach this worker on for pipes between nodes (RTC_PIPE_ADDRESS: an
+   * internal address); '' = the announced address, else the candidates as gathered.
+   */
+  pipeAddress: string;
   /** The one UDP port every peer of this worker shares. */
   port: number;
   /** STUN/TURN servers our side uses (rarely needed by a server with a public address). */
@@ -48,6 +53,11 @@ export interface WorkerStats {
   peers: number;
   /** Pipes this worker sends a stream into (one per other router fed from here, whatever its viewers). */
   pipesOut: number;
+  /** Pipes from other nodes that feed a router here. */
+  pipesIn: number;
+  /** Lost packets on pipes from other nodes: asked for again (NACK), and recovered that way. */
+  pipeNacksSent: number;
+  pipeNacksRecovered: number;
   /** RTP packets received from publishers / sent to viewers since start. */
   packetsIn: number;
   packetsOut: number;
@@ -81,10 +91,12 @@ export interface SfuMethods {
    * separate produce/consume round trip: the offer names the tracks). `produce`: every track
    * the offer sends becomes the router's producer of its kind (a publisher). `consume`: every
    * track the offer receives gets a consumer of the router's producer (a viewer). Closed as
-   * `timeout` unless connected within `connectTimeoutMs`.
+   * `timeout` unless connected within `connectTimeoutMs`. `pipe`: the consumer is the origin
+   * end of a pipe to another node (its offer came from that node's createWebRtcPipe): it is
+   * counted as a pipe, not a viewer, and its candidates carry the pipe address.
    */
   createWebRtcTransport: {
-    req: { routerId: RouterId; transportId: TransportId; offer: string; role: 'produce' | 'consume'; connectTimeoutMs?: number };
+    req: { routerId: RouterId; transportId: TransportId; offer: string; role: 'produce' | 'consume'; connectTimeoutMs?: number; pipe?: boolean };
     res: { answer: string; producers: ProducerInfo[]; load: WorkerLoad };
   };
   /**
@@ -99,6 +111,15 @@ export interface SfuMethods {
    */
   createPipeTransport: { req: { routerId: RouterId; transportId: TransportId; host: string }; res: { port: number } };
   connectPipeTransport: { req: { transportId: TransportId; host: string; port: number }; res: Record<string, never> };
+  /**
+   * The far end of a pipe from a router on another node: a WebRTC peer (DTLS-SRTP) that
+   * offers to receive `producers` (as the origin router has them) and feeds this router's
+   * producers with what arrives, asking the origin again for lost packets (NACK) and for
+   * keyframes (PLI). The offer goes to the origin node, whose worker answers it as a
+   * `createWebRtcTransport` with `pipe`; the answer comes back in `connectWebRtcPipe`.
+   */
+  createWebRtcPipe: { req: { routerId: RouterId; transportId: TransportId; producers: ProducerInfo[] }; res: { offer: string } };
+  connectWebRtcPipe: { req: { transportId: TransportId; answer: string }; res: Record<string, never> };
   /** The far end of a pipe feeds its router's producers (payload types as the origin end sends them). */
   produce: { req: { transportId: TransportId; producers: ProducerInfo[] }; res: Record<string, never> };
   /**

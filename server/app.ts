@@ -152,6 +152,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     base: {
       bindAddress: config.rtc.bindAddress,
       announcedAddress: config.rtc.announcedAddress,
+      pipeAddress: config.rtc.pipeAddress,
       iceServers: [],
       maxPeers: config.rtc.maxPeersPerWorker,
       connectTimeoutSeconds: config.rtc.connectTimeoutSeconds,

@@ -38,6 +38,8 @@ export interface Transport {
   readonly producing: boolean;
   /** Sends the router's media into a pipe to another router. */
   readonly pipingOut?: boolean;
+  /** Feeds the router from a pipe from another node. */
+  readonly pipingIn?: boolean;
   close(): void;
 }
 
@@ -90,7 +92,14 @@ export class MediaRouter {
 
   get viewerCount(): number {
     let n = 0;
-    for (const t of this.transports.values()) if (t.isPeer && !t.producing) n++;
+    for (const t of this.transports.values()) if (t.isPeer && !t.producing && !t.pipingOut) n++;
+    return n;
+  }
+
+  /** Pipes from a router on another node feeding this one. */
+  get pipesIn(): number {
+    let n = 0;
+    for (const t of this.transports.values()) if (t.pipingIn) n++;
     return n;
   }
 

@@ -36,6 +36,8 @@ export async function negotiate(
   choices: CodecChoice[],
   direction: 'RecvOnly' | 'SendOnly',
   sendSsrcs?: Map<'audio' | 'video', SendSsrc>,
+  /** The address our candidates carry (the announced one by default; pipes use the pipe address). */
+  announced = settings.announcedAddress,
 ): Promise<Negotiated> {
   const pc = new PC(peerId, {
     iceServers: settings.iceServers,
@@ -81,7 +83,7 @@ export async function negotiate(
     await withTimeout(gathered, 5_000);
     const local = pc.localDescription();
     if (!local || local.type !== 'answer') throw new NegotiationError('no answer was produced for this offer');
-    return { pc, tracks, answer: announceCandidates(local.sdp, settings.announcedAddress) };
+    return { pc, tracks, answer: announceCandidates(local.sdp, announced) };
   } catch (err) {
     pc.close();
     throw err;
@@ -96,4 +98,13 @@ function withTimeout(p: Promise<void>, ms: number): Promise<void> {
       resolve();
     });
   });
+}
+
+/** Sends one RTCP packet on a track; a track that closed meanwhile is its state handler's business. */
+export function sendRtcp(track: Track, packet: Buffer): void {
+  try {
+    track.sendMessageBinary(packet);
+  } catch {
+    // The track closed meanwhile; the state handler cleans up.
+  }
 }

@@ -149,3 +149,26 @@ export function buildSenderReport(ssrc: number, ntpHigh: number, ntpLow: number,
   writeU32(b, 24, octets >>> 0);
   return b;
 }
+
+/**
+ * Generic NACK (RFC 4585 6.2.1) for lost sequence numbers: one PID/BLP pair per run of up
+ * to 17 numbers (the first, and a bitmask of the 16 after it).
+ */
+export function buildNack(senderSsrc: number, mediaSsrc: number, seqs: readonly number[]): Buffer {
+  const pairs: Array<[number, number]> = [];
+  for (const seq of seqs) {
+    const last = pairs[pairs.length - 1];
+    const d = last ? (seq - last[0]) & 0xffff : 0;
+    if (last && d >= 1 && d <= 16) last[1] |= 1 << (d - 1);
+    else pairs.push([seq & 0xffff, 0]);
+  }
+  const b = Buffer.alloc(12 + pairs.length * 4);
+  header(b, 1, RTCP_RTPFB, 3 + pairs.length);
+  writeU32(b, 4, senderSsrc);
+  writeU32(b, 8, mediaSsrc);
+  pairs.forEach(([pid, blp], i) => {
+    writeU16(b, 12 + i * 4, pid);
+    writeU16(b, 14 + i * 4, blp);
+  });
+  return b;
+}

@@ -13,7 +13,7 @@ import type { TransportId } from '../protocol/ids.ts';
 import type { MediaKind, ProducerInfo, TransportCloseReason } from '../protocol/sfu.ts';
 import type { Consumer } from './media-track.ts';
 import { SfuError, type MediaRouter, type Transport } from './media-router.ts';
-import { NegotiationError, negotiate, type SendSsrc } from './peer-connection.ts';
+import { NegotiationError, negotiate, sendRtcp, type SendSsrc } from './peer-connection.ts';
 import type { Producer, ProducerSource } from './producer.ts';
 import { ReceiveStats } from './receive-stats.ts';
 import { buildPli, buildReceiverReport, buildRemb, visitRtcp, type ReportBlock } from './rtcp.ts';
@@ -28,6 +28,8 @@ const PRIME_MAX_AGE_MS = 3_000;
 
 export class WebRtcTransport implements Transport, ProducerSource {
   readonly isPeer = true;
+  /** Consuming for a pipe to another node (its peer is that node's worker, not a viewer). */
+  pipingOut = false;
   private connected = false;
   private closed = false;
   private connectTimer: NodeJS.Timeout | undefined;
@@ -73,7 +75,7 @@ export class WebRtcTransport implements Transport, ProducerSource {
    * while a publisher is connected, and also while one is expected back (its connection
    * failed): the viewer then waits for its media.
    */
-  static async consume(router: MediaRouter, id: TransportId, offer: SdpOffer, connectTimeoutMs?: number): Promise<{ transport: WebRtcTransport; answer: string }> {
+  static async consume(router: MediaRouter, id: TransportId, offer: SdpOffer, connectTimeoutMs?: number, pipe = false): Promise<{ transport: WebRtcTransport; answer: string }> {
     const infos = router.producerInfos();
     if (infos.length === 0) throw new SfuError('NOT_PUBLISHING', 'the stream is not being published');
     const chosen = chooseViewCodecs(offer, infos);
@@ -85,8 +87,10 @@ export class WebRtcTransport implements Transport, ProducerSource {
     }
     // Ask for a keyframe now: it is likely cached by the time the viewer's track opens.
     router.requestKeyframe();
-    const { pc, tracks, answer } = await negotiating(() => negotiate(router.settings, id, offer.raw, chosen.choices, 'SendOnly', ssrcs));
+    const announced = pipe ? router.settings.pipeAddress || router.settings.announcedAddress : router.settings.announcedAddress;
+    const { pc, tracks, answer } = await negotiating(() => negotiate(router.settings, id, offer.raw, chosen.choices, 'SendOnly', ssrcs, announced));
     const t = new WebRtcTransport(id, false, router, pc, tracks);
+    t.pipingOut = pipe;
     adopt(router, t, pc);
     for (const c of chosen.choices) t.sendFrom(tracks.get(c.kind)!, router.producer(c.kind)!, c.payloadType);
     t.watchState(connectTimeoutMs ?? router.settings.connectTimeoutSeconds * 1000);
@@ -251,13 +255,5 @@ async function negotiating<T>(run: () => Promise<T>): Promise<T> {
   } catch (err) {
     if (err instanceof NegotiationError) throw new SfuError('SDP_UNSUPPORTED', err.message);
     throw err;
-  }
-}
-
-function sendRtcp(track: Track, packet: Buffer): void {
-  try {
-    track.sendMessageBinary(packet);
-  } catch {
-    // The track closed meanwhile; the state handler cleans up.
   }
 }

@@ -9,6 +9,7 @@ import { MediaRouter, SfuError, type Transport } from './media-router.ts';
 import { PipeTransport } from './pipe-transport.ts';
 import { PlainTransport } from './plain-transport.ts';
 import { parseOffer } from './sdp.ts';
+import { WebRtcPipeTransport } from './webrtc-pipe-transport.ts';
 import { WebRtcTransport } from './webrtc-transport.ts';
 
 export type SfuHandlers = {
@@ -26,6 +27,7 @@ export class SfuWorker {
   private closedPacketsOut = 0;
   private closedNacks = 0;
   private closedKeyframes = 0;
+  private readonly closedPipeNacks = { sent: 0, recovered: 0 };
 
   constructor(
     private readonly settings: WorkerSettings,
@@ -42,7 +44,7 @@ export class SfuWorker {
       if (router) this.dropRouter(router);
       return { load: this.load() };
     },
-    createWebRtcTransport: async ({ routerId, transportId, offer, role, connectTimeoutMs }) => {
+    createWebRtcTransport: async ({ routerId, transportId, offer, role, connectTimeoutMs, pipe }) => {
       const router = this.router(routerId);
       if (this.transports.has(transportId)) throw new SfuError('BAD_REQUEST', `transport ${transportId} exists`);
       this.checkCapacity();
@@ -53,7 +55,7 @@ export class SfuWorker {
         this.transports.set(transportId, { router, transport });
         return { answer, producers, load: this.load() };
       }
-      const { transport, answer } = await WebRtcTransport.consume(router, transportId, parsed.offer, connectTimeoutMs);
+      const { transport, answer } = await WebRtcTransport.consume(router, transportId, parsed.offer, connectTimeoutMs, pipe);
       this.transports.set(transportId, { router, transport });
       return { answer, producers: router.producerInfos(), load: this.load() };
     },
@@ -72,6 +74,19 @@ export class SfuWorker {
       const transport = await PipeTransport.create(router, transportId, host);
       this.adopt(router, transport);
       return { port: transport.port };
+    },
+    createWebRtcPipe: async ({ routerId, transportId, producers }) => {
+      const router = this.router(routerId);
+      if (this.transports.has(transportId)) throw new SfuError('BAD_REQUEST', `transport ${transportId} exists`);
+      const { transport, offer } = await WebRtcPipeTransport.create(router, transportId, producers);
+      this.transports.set(transportId, { router, transport });
+      return { offer };
+    },
+    connectWebRtcPipe: ({ transportId, answer }) => {
+      const t = this.transports.get(transportId)?.transport;
+      if (!(t instanceof WebRtcPipeTransport)) throw new SfuError('TRANSPORT_NOT_FOUND', `no pipe from another node ${transportId} on this worker`);
+      t.connect(answer);
+      return {};
     },
     connectPipeTransport: async ({ transportId, host, port }) => {
       await this.pipe(transportId).connect(host, port);
@@ -123,7 +138,7 @@ export class SfuWorker {
     return new MediaRouter(routerId, streamId, this.settings, {
       transportConnected: (t) => this.emit('transportConnected', { transportId: t.id, routerId }),
       transportClosed: (t, reason, message) => {
-        if (this.transports.get(t.id)?.transport === t) this.transports.delete(t.id);
+        if (this.transports.get(t.id)?.transport === t) this.forget(t.id);
         this.emit('transportClosed', { transportId: t.id, routerId, reason, message, load: this.load() });
       },
       mediaFlowing: (flowing) => this.emit('mediaFlowing', { routerId, flowing }),
@@ -144,8 +159,18 @@ export class SfuWorker {
   private closeTransport(id: TransportId): void {
     const entry = this.transports.get(id);
     if (!entry) return;
-    this.transports.delete(id);
+    this.forget(id);
     entry.router.closeTransport(id);
+  }
+
+  /** Drops a transport from the worker's table, keeping its pipe counters in the totals. */
+  private forget(id: TransportId): void {
+    const t = this.transports.get(id)?.transport;
+    if (t instanceof WebRtcPipeTransport) {
+      this.closedPipeNacks.sent += t.nacksSent;
+      this.closedPipeNacks.recovered += t.nacksRecovered;
+    }
+    this.transports.delete(id);
   }
 
   private dropRouter(router: MediaRouter): void {
@@ -154,7 +179,7 @@ export class SfuWorker {
     this.closedPacketsOut += c.packetsOut;
     this.closedNacks += router.nacksAnswered;
     this.closedKeyframes += router.keyframeRequests;
-    for (const [id, entry] of this.transports) if (entry.router === router) this.transports.delete(id);
+    for (const [id, entry] of this.transports) if (entry.router === router) this.forget(id);
     router.close();
     this.routers.delete(router.id);
   }
@@ -186,7 +211,8 @@ export class SfuWorker {
   stats(): WorkerStats {
     const s: WorkerStats = {
       sampledAt: Date.now(),
-      routers: this.routers.size, peers: 0, pipesOut: 0, publishers: 0, viewers: 0,
+      routers: this.routers.size, peers: 0, pipesOut: 0, pipesIn: 0, pipeNacksSent: this.closedPipeNacks.sent, pipeNacksRecovered: this.closedPipeNacks.recovered,
+      publishers: 0, viewers: 0,
       packetsIn: this.closedPacketsIn, packetsOut: this.closedPacketsOut,
       nacksAnswered: this.closedNacks, keyframeRequests: this.closedKeyframes,
       rssBytes: process.memoryUsage.rss(), cpuUserMicros: 0, cpuSystemMicros: 0,
@@ -199,8 +225,14 @@ export class SfuWorker {
       s.keyframeRequests += r.keyframeRequests;
       s.peers += r.peerCount;
       s.pipesOut += r.pipesOut;
+      s.pipesIn += r.pipesIn;
       s.viewers += r.viewerCount;
       if (r.isPublishing) s.publishers++;
+    }
+    for (const { transport } of this.transports.values()) {
+      if (!(transport instanceof WebRtcPipeTransport)) continue;
+      s.pipeNacksSent += transport.nacksSent;
+      s.pipeNacksRecovered += transport.nacksRecovered;
     }
     const cpu = process.cpuUsage();
     s.cpuUserMicros = cpu.user;

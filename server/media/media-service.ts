@@ -131,7 +131,7 @@ export class MediaService {
       try {
         const sessionId = newSessionId();
         const connectTimeoutMs = this.o.viewerConnectTimeoutSeconds * 1000;
-        const result = await this.call(router.worker, () => router.createWebRtcTransport(transportIdOf(sessionId), offer, 'consume', connectTimeoutMs)).catch((err) => {
+        const result = await this.call(router.worker, () => router.createWebRtcTransport(transportIdOf(sessionId), offer, 'consume', { connectTimeoutMs })).catch((err) => {
           throw err instanceof AppError && err.code === 'MEDIA_UNAVAILABLE' && !this.canTakeViewer() ? this.full(live.id) : err;
         });
         if (!live.carries(router)) {

@@ -49,6 +49,10 @@ export function registerSfuMetrics(metrics: Metrics, pool: WorkerPool, media: Me
   perWorker('glint_sfu_rtp_packets_sent', 'RTP packets sent to viewers since the worker started.', (s) => s.packetsOut);
   perWorker('glint_sfu_nack_retransmissions', 'Packets resent from the cache in answer to viewer NACKs since the worker started.', (s) => s.nacksAnswered);
   perWorker('glint_sfu_keyframe_requests', 'Keyframe requests (PLI) sent to publishers since the worker started.', (s) => s.keyframeRequests);
+  perWorker('glint_sfu_pipes_out', 'Pipes this worker sends a stream into (to other workers and nodes).', (s) => s.pipesOut);
+  perWorker('glint_sfu_pipes_in', 'Pipes from other nodes feeding a router on this worker.', (s) => s.pipesIn);
+  perWorker('glint_sfu_pipe_nacks_sent', 'Packets lost on pipes from other nodes and asked for again (NACK) since the worker started.', (s) => s.pipeNacksSent);
+  perWorker('glint_sfu_pipe_nacks_recovered', 'Packets lost on pipes from other nodes that came back after a NACK since the worker started.', (s) => s.pipeNacksRecovered);
   perWorker('glint_sfu_worker_resident_memory_bytes', 'Resident memory of the worker process.', (s) => s.rssBytes);
   perWorker('glint_sfu_worker_cpu_seconds', 'CPU time used by the worker process.', (s) => (s.cpuUserMicros + s.cpuSystemMicros) / 1e6);
 }

@@ -121,17 +121,38 @@ export class RouterHandle {
     id: TransportId,
     offer: string,
     role: 'produce' | 'consume',
-    connectTimeoutMs?: number,
+    o: { connectTimeoutMs?: number; pipe?: boolean } = {},
   ): Promise<{ transport: WebRtcTransportHandle; answer: string; producers: ProducerInfo[] }> {
     const transport = new WebRtcTransportHandle(id, this);
     // Tracked before the request: its events may arrive right behind the response.
     this.worker.track(transport);
     this.transports.add(transport);
     try {
-      const res = await this.worker.channel.request('createWebRtcTransport', { routerId: this.id, transportId: id, offer, role, ...(connectTimeoutMs ? { connectTimeoutMs } : {}) });
+      const res = await this.worker.channel.request('createWebRtcTransport', {
+        routerId: this.id, transportId: id, offer, role, ...(o.connectTimeoutMs ? { connectTimeoutMs: o.connectTimeoutMs } : {}), ...(o.pipe ? { pipe: true } : {}),
+      });
       this.worker.setLoad(res.load);
       if (this.closed) transport.routerClosed();
       return { transport, answer: res.answer, producers: res.producers };
+    } catch (err) {
+      transport.routerClosed();
+      throw err;
+    }
+  }
+
+  /**
+   * The far end of a pipe from this stream's router on another node: it feeds this router's
+   * producers (`producers`, as the origin has them). Send `offer` to the origin, then connect
+   * the answer; `connected` / `close` follow as for any WebRTC transport.
+   */
+  async createWebRtcPipe(id: TransportId, producers: ProducerInfo[]): Promise<{ transport: WebRtcPipeHandle; offer: string }> {
+    const transport = new WebRtcPipeHandle(id, this);
+    this.worker.track(transport);
+    this.transports.add(transport);
+    try {
+      const { offer } = await this.worker.channel.request('createWebRtcPipe', { routerId: this.id, transportId: id, producers });
+      if (this.closed) transport.routerClosed();
+      return { transport, offer };
     } catch (err) {
       transport.routerClosed();
       throw err;
@@ -250,6 +271,14 @@ export class WebRtcTransportHandle {
     this.closed = true;
     this.router.worker.untrack(this);
     this.router.forget(this);
+  }
+}
+
+/** The far end of a pipe from another node: a WebRTC peer this node's worker opened to the origin's. */
+export class WebRtcPipeHandle extends WebRtcTransportHandle {
+  /** Applies the origin's answer; `connected` follows (or `close` with `timeout` / `failed`). */
+  async connect(answer: string): Promise<void> {
+    await this.router.worker.channel.request('connectWebRtcPipe', { transportId: this.id, answer });
   }
 }
 
