@@ -40,6 +40,15 @@ export interface PresenceReport {
   webrtc: number;
 }
 
+/** A pipe from an origin to another node ended on the origin's side (the edge reopens it if it still has viewers). */
+export interface PipeClosedEvent {
+  streamId: StreamId;
+  pipeId: string;
+  /** The edge node it fed. */
+  node: string;
+  reason: string;
+}
+
 export interface BusTopics {
   /** Chat messages, reactions, moderation, settings, system events. Key: stream id. */
   'chat.event': ChatBusEvent;
@@ -49,6 +58,8 @@ export interface BusTopics {
   'stream.status': StreamStatusEvent;
   /** The owner stopped, deleted or re-keyed a stream: every node ends its media. Key: stream id. */
   'stream.end': StreamEndCommand;
+  /** A pipe between nodes closed on its origin. Key: stream id. */
+  'stream.pipe': PipeClosedEvent;
   /** Free-form messages for tests and diagnostics. Key: anything. */
   'debug.echo': { n: number; text: string; from: string };
 }

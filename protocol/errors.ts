@@ -45,6 +45,12 @@ export const ERRORS = {
   WEBRTC_FULL: { status: 503, description: 'Every media worker that could take this viewer is full: `error.hls.url` names the stream\'s LL-HLS playlist to watch meanwhile (null when it is not recorded); `Retry-After` says when to try WebRTC again.' },
   MEDIA_NOT_FOUND: { status: 404, description: 'No HLS playlist, segment or recording has this URL (the stream was never recorded, or the file expired).' },
 
+  // Between the nodes of a cluster (internal routes)
+  CLUSTER_AUTH_REQUIRED: { status: 401, description: 'An internal route between nodes was called without a cluster signature (user tokens and stream keys do not open these).' },
+  CLUSTER_AUTH_INVALID: { status: 401, description: 'The cluster signature is wrong or stale: another CLUSTER_SECRET, or clocks more than 30 s apart.' },
+  CLUSTER_NODE_UNKNOWN: { status: 403, description: 'The signing node is not a live node of the cluster directory.' },
+  CLUSTER_UNAVAILABLE: { status: 503, description: 'The cluster directory (Redis) or the node holding the stream cannot be reached now; `Retry-After` says when to try again. Sessions already open keep their media.' },
+
   // Server side
   RATE_LIMITED: { status: 429, description: 'Too many requests; `Retry-After` says when to try again.' },
   SERVICE_UNAVAILABLE: { status: 503, description: 'The server is starting, draining or a dependency is down; retry later.' },

@@ -14,6 +14,7 @@ import { UsersRepo } from './db/users-repo.ts';
 import { RefreshTokensRepo } from './db/refresh-tokens-repo.ts';
 import { StreamsRepo } from './db/streams-repo.ts';
 import { createBus, type Bus } from './bus/index.ts';
+import type { ClusterDirectory } from './cluster/directory.ts';
 import { AccessTokens } from './auth/tokens.ts';
 import { AuthService } from './auth/auth-service.ts';
 import { LoginThrottle } from './auth/login-throttle.ts';
@@ -46,6 +47,10 @@ import { HlsService } from './hls/hls-service.ts';
 import { registerHlsRoutes } from './hls/hls-routes.ts';
 import { ABR_LADDER, RecordingService } from './recording/recording-service.ts';
 import { findFfmpeg } from '../recorder/ffmpeg.ts';
+import { createDirectory } from './cluster/index.ts';
+import { Cluster } from './cluster/cluster.ts';
+import { registerInternalRoutes } from './cluster/internal-routes.ts';
+import { resolveNodeId, resolveNodeUrl } from './cluster/node-identity.ts';
 
 
 
@@ -65,6 +70,7 @@ export interface App {
   readonly workers: WorkerPool;
   readonly hls: HlsService;
   readonly recording: RecordingService;
+  readonly cluster: Cluster;
   /** Base URL browsers and encoders use (PUBLIC_URL, else http://localhost:<port>). */
   publicUrl(): string;
   start(): Promise<void>;
@@ -82,10 +88,12 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     dataDir: config.dataDir,
     jwtSecret: config.auth.jwtSecret,
     streamKeyEncryptionKey: config.streams.keyEncryptionKey,
+    clusterSecret: config.cluster.secret,
   });
   const db = await createDatabase({ url: config.database.url, dataDir: config.dataDir });
   let bus: Bus;
   let rateLimits: RateLimitStore;
+  let directory: ClusterDirectory;
   try {
     bus = await createBus({ url: config.redis.url, prefix: config.redis.keyPrefix, log });
   } catch (err) {
@@ -95,6 +103,14 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   try {
     rateLimits = await createRateLimitStore({ url: config.redis.url, prefix: config.redis.keyPrefix, log });
   } catch (err) {
+    await bus.close();
+    await db.close();
+    throw err;
+  }
+  try {
+    directory = await createDirectory({ url: config.redis.url, prefix: config.redis.keyPrefix, log });
+  } catch (err) {
+    await rateLimits.close();
     await bus.close();
     await db.close();
     throw err;
@@ -162,9 +178,26 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
       ...ensureDtlsCertificate(config.dataDir, log),
     },
   });
+  const nodeId = resolveNodeId(config.cluster.nodeId);
+  const cluster = new Cluster({
+    directory,
+    nodeId,
+    url: () => resolveNodeUrl(config.cluster.nodeUrl, config.http.host, http.port || config.http.port),
+    mediaAddress: config.rtc.pipeAddress || config.rtc.announcedAddress,
+    secret: secrets.clusterSecret,
+    secretGenerated: secrets.clusterSecretGenerated,
+    heartbeatMs: config.cluster.heartbeatSeconds * 1000,
+    ttlMs: config.cluster.nodeTtlSeconds * 1000,
+    load: () => ({ peers: workers.all().reduce((n, w) => n + w.load, 0), capacity: workers.all().length * config.rtc.maxPeersPerWorker }),
+    // Called only while running, after `recording` below exists.
+    recorded: (id): boolean => recording.isRecording(id),
+    log: log.child({ component: 'cluster', nodeId }),
+  });
   const media = new MediaService({
     pool: workers,
     streams,
+    cluster,
+    bus,
     maxPeersPerWorker: config.rtc.maxPeersPerWorker,
     reconnectGraceSeconds: config.rtc.reconnectGraceSeconds,
     viewerConnectTimeoutSeconds: config.rtc.viewerConnectTimeoutSeconds,
@@ -228,9 +261,10 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   registerWhipRoutes(http.router, media, config.rtc.iceServers);
   registerWhepRoutes(http.router, media, streams, { iceServers: config.rtc.iceServers, maxEventStreamsPerIp: config.http.maxEventStreamsPerIp });
   registerHlsRoutes(http.router, { hls, recording, media, streams, preferAboveViewers: config.hls.preferAboveViewers });
+  registerInternalRoutes(http.router, { cluster, media });
 
   let stopping: Promise<void> | undefined;
-  return {
+  const app: App = {
     config,
     log,
     http,
@@ -241,6 +275,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     workers,
     hls,
     recording,
+    cluster,
     publicUrl,
     async start() {
       auth.start();
@@ -254,7 +289,14 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
         throw err;
       }
       await recording.start();
+      await media.start();
       const port = await http.listen();
+      try {
+        await cluster.start();
+      } catch (err) {
+        await app.stop();
+        throw err;
+      }
       log.info({ host: config.http.host, port, url: publicUrl() }, 'listening');
     },
     drain: () => {
@@ -264,6 +306,8 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     stop() {
       stopping ??= (async () => {
         hls.close();
+        // Out of the directory first: other nodes stop sending viewers and pipes here.
+        await cluster.stop().catch((err) => log.warn({ err: (err as Error).message }, 'cannot leave the cluster directory'));
         await http.drain(config.http.shutdownTimeoutMs);
         auth.close();
         await chatHub.close();
@@ -281,6 +325,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
       return stopping;
     },
   };
+  return app;
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {

@@ -37,6 +37,18 @@ const ConfigSchema = z.strictObject({
   log: z.strictObject({
     level: z.enum(LOG_LEVELS),
   }),
+  cluster: z.strictObject({
+    /** This node's name in the cluster directory; '' = hostname plus a random suffix (new per process). */
+    nodeId: z.union([z.literal(''), z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be 1-63 letters, digits, dots, dashes or underscores')]),
+    /** The internal HTTP URL other nodes reach this one on; '' = derived from HOST and PORT. */
+    nodeUrl: z.union([z.literal(''), z.url()]),
+    /** Signs requests between nodes; '' = generated into <dataDir>/secrets.json (one node only). */
+    secret: z.union([z.literal(''), z.string().min(32, 'must be at least 32 characters')]),
+    /** How often a node refreshes its entry (and its streams') in the directory. */
+    heartbeatSeconds: z.number().min(0.2).max(60),
+    /** A node (and the streams it is the origin of) is forgotten this long after its last heartbeat. */
+    nodeTtlSeconds: z.number().min(1).max(300),
+  }),
   auth: z.strictObject({
     jwtSecret: z.string(),
     accessTokenTtlSeconds: z.number().int().min(30),
@@ -130,6 +142,13 @@ export const DEFAULTS: Config = {
   database: { url: '' },
   redis: { url: '', keyPrefix: 'glint' },
   log: { level: 'info' },
+  cluster: {
+    nodeId: '',
+    nodeUrl: '',
+    secret: '',
+    heartbeatSeconds: 2,
+    nodeTtlSeconds: 6,
+  },
   auth: {
     jwtSecret: '',
     accessTokenTtlSeconds: 900,
@@ -207,6 +226,11 @@ export const ENV_VARS: ReadonlyArray<{ env: string; path: string; kind: EnvKind 
   { env: 'REDIS_URL', path: 'redis.url', kind: 'string' },
   { env: 'REDIS_KEY_PREFIX', path: 'redis.keyPrefix', kind: 'string' },
   { env: 'LOG_LEVEL', path: 'log.level', kind: 'string' },
+  { env: 'NODE_ID', path: 'cluster.nodeId', kind: 'string' },
+  { env: 'NODE_URL', path: 'cluster.nodeUrl', kind: 'string' },
+  { env: 'CLUSTER_SECRET', path: 'cluster.secret', kind: 'string' },
+  { env: 'CLUSTER_HEARTBEAT_SECONDS', path: 'cluster.heartbeatSeconds', kind: 'float' },
+  { env: 'CLUSTER_NODE_TTL_SECONDS', path: 'cluster.nodeTtlSeconds', kind: 'float' },
   { env: 'JWT_SECRET', path: 'auth.jwtSecret', kind: 'string' },
   { env: 'ACCESS_TOKEN_TTL_SECONDS', path: 'auth.accessTokenTtlSeconds', kind: 'int' },
   { env: 'REFRESH_TOKEN_TTL_SECONDS', path: 'auth.refreshTokenTtlSeconds', kind: 'int' },
@@ -356,5 +380,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
   }
   const config = result.data;
   config.http.publicUrl = config.http.publicUrl.replace(/\/+$/, '');
+  config.cluster.nodeUrl = config.cluster.nodeUrl.replace(/\/+$/, '');
+  if (config.cluster.nodeTtlSeconds < config.cluster.heartbeatSeconds * 2) {
+    throw new ConfigError(`invalid configuration:\n  cluster.nodeTtlSeconds: must be at least twice cluster.heartbeatSeconds (${config.cluster.heartbeatSeconds} s), or one late heartbeat drops a live node`);
+  }
   return deepFreeze(config);
 }

@@ -33,12 +33,12 @@ export function registerHlsRoutes(router: HttpRouter, d: HlsRoutesDeps): void {
     const stream = await d.streams.get(ctx.params.id!);
     const id = stream.id as StreamId;
     const viewers = d.media.viewerCount(id);
-    const recording = d.recording.isRecording(id);
+    const hlsUrl = await d.media.hlsUrl(id);
     const view: PlaybackView = {
-      preferred: recording && d.preferAboveViewers > 0 && viewers >= d.preferAboveViewers ? 'hls' : 'webrtc',
+      preferred: hlsUrl && d.preferAboveViewers > 0 && viewers >= d.preferAboveViewers ? 'hls' : 'webrtc',
       webrtcViewers: viewers,
       webrtc: d.media.canTakeViewer() ? 'available' : 'full',
-      hls: recording ? { url: `/hls/${id}/master.m3u8` } : null,
+      hls: hlsUrl ? { url: hlsUrl } : null,
     };
     return { json: view, headers: { 'Cache-Control': 'no-store' } };
   });

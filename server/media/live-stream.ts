@@ -1,9 +1,14 @@
 /**
  * One live stream on this node, and the one owner of its state: its publisher session, its
- * router (on one worker; pipes will add more), its viewers, whether it is on air, and the
- * reconnect grace. Every change that spans an `await` runs in its serial queue, and it is
- * the only writer of the stream's stored status (through StreamService), so status and
- * events follow one order: `live`, `reconnecting`, `offline`, each once.
+ * root router and the branches on other workers, its viewers, the pipes it sends to other
+ * nodes, whether it is on air, and the reconnect grace. Every change that spans an `await`
+ * runs in its serial queue, and it is the only writer of the stream's stored status (through
+ * StreamService) and of its entry in the cluster directory, so status and events follow one
+ * order: `live`, `reconnecting`, `offline`, each once.
+ *
+ * On the origin node (the publisher's) the root router is fed by the publisher. On an edge
+ * node (viewers of a stream published elsewhere) it is fed by one pipe from the origin node
+ * (see upstream.ts), and the stream's status is the origin's business.
  *
  * A broadcast ends when its publisher says so: DELETE on its session, or closing its
  * connection cleanly (DTLS close_notify). When the connection *fails* (ICE, consent, media
@@ -11,16 +16,20 @@
  * or take sessions and get media as soon as the publisher is back.
  */
 import { randomBytes } from 'node:crypto';
-import type { PeerId, StreamId, TransportId } from '../../protocol/ids.ts';
+import type { StreamOrigin } from '../../protocol/cluster.ts';
+import type { NodeId, PeerId, StreamId, TransportId } from '../../protocol/ids.ts';
 import type { ProducerInfo, TransportCloseReason } from '../../protocol/sfu.ts';
+import type { Cluster } from '../cluster/cluster.ts';
 import { UnavailableError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { StreamService } from '../streams/stream-service.ts';
 import type { PipeTransportHandle, RouterHandle, WebRtcTransportHandle, WorkerHandle } from '../sfu/worker-handle.ts';
 import type { WorkerPool } from '../sfu/worker-pool.ts';
 import type { StreamEvents } from './stream-events.ts';
+import { Upstream } from './upstream.ts';
 
-export type SessionKind = 'whip' | 'whep';
+/** A publisher (WHIP), a viewer (WHEP), or the origin end of a pipe to another node. */
+export type SessionKind = 'whip' | 'whep' | 'pipe';
 
 export interface Session {
   id: PeerId;
@@ -36,6 +45,8 @@ export interface Session {
   keyHash?: string;
   /** WHEP until connected: gives back its place among the unconnected sessions of its address. */
   releasePending?: () => void;
+  /** A pipe: the node it feeds. */
+  node?: NodeId;
 }
 
 /** On air on this node: live, or waiting for its publisher to come back. */
@@ -47,9 +58,11 @@ export interface LiveStreamDeps {
   events: StreamEvents;
   maxPeersPerWorker: number;
   reconnectGraceSeconds: number;
+  /** This node in the cluster: the directory of stream origins, and pipes from other nodes. */
+  cluster: Cluster;
   log: Logger;
-  /** A session ended (whoever ended it): the registry forgets it. */
-  sessionRemoved(s: Session): void;
+  /** A session ended (whoever ended it): the registry forgets it; a pipe's edge is told. */
+  sessionRemoved(s: Session, reason: string): void;
   /** A viewer connected: it no longer counts as pending. */
   viewerConnected(s: Session): void;
   /** Its queue ran empty: the registry forgets it when nothing is left (no router, not on air, no grace). */
@@ -57,6 +70,8 @@ export interface LiveStreamDeps {
 }
 
 export const RETRY_AFTER_UNAVAILABLE = '2';
+/** An edge keeps its pipe from the origin this long after its last viewer left (reloads, zapping). */
+const EDGE_LINGER_MS = 5_000;
 /** Pipes between workers of one node run over loopback. */
 const PIPE_HOST = '127.0.0.1';
 
@@ -74,8 +89,12 @@ interface Branch {
 
 export class LiveStream {
   onAir: OnAir | undefined;
-  /** Its router on this node (the origin: the publisher's). */
+  /** Its root router on this node: fed by the publisher here, or (an edge) by the upstream pipe. */
   router: RouterHandle | undefined;
+  /** On an edge node: the pipe from the origin node (undefined on the origin). */
+  upstream: Upstream | undefined;
+  /** Pipes to other nodes (the origin ends), by id. */
+  readonly pipes = new Map<PeerId, Session>();
   /** Its routers on other workers of this node, one pipe from the origin each. */
   private readonly branches = new Map<WorkerHandle, Branch>();
   /** Viewers still being negotiated, per router: a branch is not closed under them. */
@@ -125,6 +144,29 @@ export class LiveStream {
     return n;
   }
 
+  /** True on an edge node: the stream is published on another node. */
+  get isEdge(): boolean {
+    return this.upstream !== undefined;
+  }
+
+  /**
+   * This node serves viewers of a stream published on `origin` (another node). The root
+   * router is fed by a pipe from there (opened by the first viewer's join, in the queue).
+   */
+  becomeEdge(origin: StreamOrigin): void {
+    if (this.onAir || this.publisher) return; // published here meanwhile
+    if (!this.upstream) {
+      this.upstream = new Upstream(this.id, origin, {
+        cluster: this.d.cluster,
+        log: this.log,
+        graceMs: this.d.reconnectGraceSeconds * 1000,
+        retry: () => void this.run(() => this.reopenUpstream()).catch((err) => this.log.warn({ err }, 'cannot reopen the pipe from the origin node')),
+      });
+    }
+    if (!this.upstream.isOpen) this.upstream.origin = origin;
+    if (!this.router) this.producers = origin.producers;
+  }
+
   /** Queued: the router of this stream on this node, placed on the least loaded worker when it has none. */
   async ensureRouter(): Promise<RouterHandle> {
     if (this.router && !this.router.closed) return this.router;
@@ -141,6 +183,20 @@ export class LiveStream {
       this.d.events.emit(this.id, { type: flowing ? 'active' : 'inactive' });
     });
     router.onClose(() => void this.run(() => this.routerLost(router)));
+    if (this.upstream && !this.upstream.isOpen) {
+      try {
+        await this.upstream.open(router);
+      } catch (err) {
+        // No media for it: a router nobody watches is not kept.
+        if (!this.hasAudience()) {
+          this.router = undefined;
+          await router.close();
+        } else {
+          this.upstream.lost((err as Error).message);
+        }
+        throw err;
+      }
+    }
     // Viewers kept on other workers while the origin was gone get their pipes back.
     for (const branch of this.branches.values()) await this.pipe(branch).catch((err) => this.log.warn({ err, worker: branch.worker.index }, 'cannot reopen a pipe'));
     return router;
@@ -154,13 +210,14 @@ export class LiveStream {
    * not closed under a viewer joining it.
    */
   async routerForViewer(): Promise<{ router: RouterHandle; release: () => void }> {
-    const origin = this.router && !this.router.closed ? this.router : undefined;
+    const fed = !this.upstream || this.upstream.isOpen || this.upstream.reopening;
+    const origin = this.router && !this.router.closed && fed ? this.router : undefined;
     const worker = this.d.pool.pick(this.d.maxPeersPerWorker);
     if (origin && (!worker || worker === origin.worker)) return this.hold(origin);
     const branch = worker && this.branches.get(worker);
     if (branch && !branch.router.closed && branch.originEnd && !branch.originEnd.closed) return this.hold(branch.router);
     return this.run(async () => {
-      const originRouter = await this.ensureRouter();
+      const originRouter = this.upstream ? await this.feedFromOrigin() : await this.ensureRouter();
       if (!worker || worker === originRouter.worker || worker.closed) return this.hold(originRouter);
       return this.hold((await this.openBranch(worker)).router);
     });
@@ -192,6 +249,7 @@ export class LiveStream {
     const changed = JSON.stringify(producers) !== JSON.stringify(this.producers);
     this.producers = producers;
     if (!changed) return;
+    if (this.onAir) await this.announce();
     for (const branch of this.branches.values()) await this.pipe(branch).catch((err) => this.log.warn({ err, worker: branch.worker.index }, 'cannot reopen a pipe'));
   }
 
@@ -235,8 +293,7 @@ export class LiveStream {
 
   /** Queued: a branch's last viewer left: its pipe and router close. */
   private async closeBranchIfUnused(branch: Branch): Promise<void> {
-    if (this.branches.get(branch.worker) !== branch || this.joining.has(branch.router)) return;
-    for (const v of this.viewers.values()) if (v.transport.router === branch.router) return;
+    if (this.branches.get(branch.worker) !== branch || this.joining.has(branch.router) || this.uses(branch.router)) return;
     this.branches.delete(branch.worker);
     this.log.info({ worker: branch.worker.index }, 'last viewer on a worker left: pipe closed');
     await branch.originEnd?.close();
@@ -247,7 +304,7 @@ export class LiveStream {
   private async branchLost(branch: Branch): Promise<void> {
     if (this.branches.get(branch.worker) !== branch) return;
     this.branches.delete(branch.worker);
-    for (const v of [...this.viewers.values()]) if (v.transport.router === branch.router) this.removeSession(v);
+    for (const v of [...this.viewers.values(), ...this.pipes.values()]) if (v.transport.router === branch.router) this.removeSession(v, 'worker');
     this.viewersChanged();
     await branch.originEnd?.close();
   }
@@ -262,29 +319,61 @@ export class LiveStream {
       this.publisher = s;
       s.transport.onConnected(() => void this.run(() => this.publisherConnected(s)));
       s.transport.onClose((reason, message) => void this.run(() => this.transportClosed(s, reason, message)));
-    } else {
+    } else if (s.kind === 'whep') {
       this.viewers.set(s.id, s);
       s.transport.onConnected(() => this.viewerConnected(s));
+      s.transport.onClose((reason, message) => void this.transportClosed(s, reason, message));
+    } else {
+      this.pipes.set(s.id, s);
+      s.transport.onConnected(() => {
+        s.connected = true;
+        this.log.info({ pipe: s.id, node: s.node, worker: s.transport.router.worker.index }, 'pipe to another node connected');
+      });
       s.transport.onClose((reason, message) => void this.transportClosed(s, reason, message));
     }
   }
 
-  /** Forgets a session (whoever ended it). */
-  removeSession(s: Session): void {
+  /** Forgets a session (whoever ended it); `reason` reaches a pipe's edge node. */
+  removeSession(s: Session, reason = 'closed'): void {
     if (s.kind === 'whip' && this.publisher === s) this.publisher = undefined;
     const wasViewer = s.kind === 'whep' && this.viewers.delete(s.id);
-    this.d.sessionRemoved(s);
+    const wasPipe = s.kind === 'pipe' && this.pipes.delete(s.id);
+    this.d.sessionRemoved(s, reason);
     if (wasViewer && s.connected) this.viewersChanged();
-    const branch = wasViewer ? this.branches.get(s.transport.router.worker) : undefined;
-    if (branch?.router === s.transport.router && ![...this.viewers.values()].some((v) => v.transport.router === branch.router)) {
-      void this.run(() => this.closeBranchIfUnused(branch));
+    const router = s.transport.router;
+    if (!wasViewer && !wasPipe) return;
+    const branch = this.branches.get(router.worker);
+    if (branch?.router === router && !this.uses(router)) void this.run(() => this.closeBranchIfUnused(branch));
+    // An edge whose last viewer left closes its pipe from the origin (and forgets the stream)
+    // unless someone joins again soon (a page reload).
+    if (wasViewer && this.upstream && !this.hasAudience()) {
+      setTimeout(() => void this.run(() => this.leaveIfUnwatched()), EDGE_LINGER_MS).unref();
     }
   }
 
   /** Ends a session from our side (queued for a publisher); the stream's state is the caller's business. */
-  async closeSession(s: Session): Promise<void> {
-    this.removeSession(s);
+  async closeSession(s: Session, reason = 'closed'): Promise<void> {
+    this.removeSession(s, reason);
     await s.transport.close();
+  }
+
+  /** Queued: the origin end of a pipe on this origin's workers, answering an edge node's offer. */
+  async openPipe(node: NodeId, create: (router: RouterHandle) => Promise<Session>): Promise<Session> {
+    if (!this.onAir || this.isEdge) throw new UnavailableError('STREAM_NOT_LIVE', 'This stream is not published on this node.', { headers: { 'Retry-After': RETRY_AFTER_UNAVAILABLE } });
+    const { router, release } = await this.routerForViewer();
+    try {
+      const s = await create(router);
+      s.node = node;
+      this.adopt(s);
+      return s;
+    } finally {
+      release();
+    }
+  }
+
+  /** Queued: a node left the cluster: the pipes to it are closed. */
+  async nodeGone(node: NodeId): Promise<void> {
+    for (const p of [...this.pipes.values()]) if (p.node === node) await this.closeSession(p, 'node gone');
   }
 
   /** Queued: an owner marked the stream live by hand (no media): status and event only. */
@@ -299,10 +388,12 @@ export class LiveStream {
    * stop, deleted it or rotated its key) and marks it offline — once in the cluster.
    */
   async end(): Promise<void> {
+    if (this.upstream && !this.onAir) return this.leaveEdge();
     this.clearGrace();
     const hadMedia = !!this.router || !!this.onAir;
     await this.dropRouter();
     this.onAir = undefined;
+    await this.d.cluster.withdraw(this.id);
     const wasOnAir = await this.d.streams.markOffline(this.id).catch((err) => {
       this.log.error({ err }, 'cannot mark stream offline');
       return false;
@@ -320,6 +411,7 @@ export class LiveStream {
     this.clearGrace();
     this.onAir = 'live';
     this.log.info({ session: s.id }, 'publisher connected');
+    await this.announce();
     try {
       await this.d.streams.markLive(this.id);
       this.d.events.emit(this.id, { type: 'live' });
@@ -339,7 +431,7 @@ export class LiveStream {
   /** The media plane ended a session (failure, timeout, the peer's goodbye); queued for the publisher. */
   private transportClosed(s: Session, reason: TransportCloseReason, message: string): Promise<void> | void {
     this.log.info({ session: s.id, kind: s.kind, reason, message }, 'session closed by the media plane');
-    this.removeSession(s);
+    this.removeSession(s, reason);
     if (s.kind === 'whip') return this.publisherLost(reason, message);
   }
 
@@ -349,11 +441,16 @@ export class LiveStream {
     this.router = undefined;
     this.flowing = false;
     // Viewers on other workers stay: their pipes come back with the next origin router.
-    for (const s of [this.publisher, ...this.viewers.values()]) if (s && s.transport.router === router) this.removeSession(s);
+    for (const s of [this.publisher, ...this.viewers.values(), ...this.pipes.values()]) if (s && s.transport.router === router) this.removeSession(s, 'worker');
     for (const branch of this.branches.values()) branch.originEnd = undefined;
     this.viewersChanged();
     this.log.warn('stream lost with its sfu-worker');
     if (this.onAir) return this.publisherLost('worker', 'the media worker restarted');
+    if (this.upstream && this.hasAudience()) {
+      // An edge: viewers on other workers wait for a new root router and pipe.
+      this.upstream.lost('the media worker restarted');
+      return;
+    }
     return this.dropRouter();
   }
 
@@ -378,6 +475,7 @@ export class LiveStream {
       this.onAir = 'reconnecting';
       this.d.streams.markReconnecting(this.id).catch((err) => this.log.error({ err }, 'cannot mark stream reconnecting'));
       this.d.events.emit(this.id, { type: 'reconnecting' });
+      void this.announce();
       this.log.info({ reason, graceSeconds: this.d.reconnectGraceSeconds }, 'publisher connection lost: waiting for it to come back');
     }
     // One grace period from the first loss: failed reconnect attempts do not extend it.
@@ -398,8 +496,94 @@ export class LiveStream {
     this.branches.clear();
     this.router = undefined;
     this.flowing = false;
-    for (const s of [this.publisher, ...this.viewers.values()]) if (s) this.removeSession(s);
+    for (const s of [this.publisher, ...this.viewers.values(), ...this.pipes.values()]) if (s) this.removeSession(s, 'ended');
     await Promise.all([router?.close(), ...branches.map((b) => b.router.close())]);
+  }
+
+  /** Viewers on this node, or pipes to other nodes, or joins in progress. */
+  hasAudience(): boolean {
+    return this.viewers.size > 0 || this.pipes.size > 0 || this.joining.size > 0;
+  }
+
+  /** A viewer or a pipe is on `router`. */
+  private uses(router: RouterHandle): boolean {
+    for (const s of this.viewers.values()) if (s.transport.router === router) return true;
+    for (const s of this.pipes.values()) if (s.transport.router === router) return true;
+    return false;
+  }
+
+  /** Queued: this origin's entry in the cluster directory (its worker, tracks and status). */
+  private async announce(): Promise<void> {
+    if (!this.onAir) return;
+    const holder = await this.d.cluster.announce({ streamId: this.id, worker: this.router?.worker.index ?? -1, producers: this.producers, status: this.onAir });
+    if (holder && holder.node !== this.d.cluster.id) this.log.warn({ holder: holder.node }, 'the directory names another node as this stream\'s origin');
+  }
+
+  /**
+   * Queued: the edge's root router, with its pipe from the origin opened when it never was
+   * (a lost one is reopened by its retries: viewers join and wait meanwhile).
+   */
+  private async feedFromOrigin(): Promise<RouterHandle> {
+    const router = await this.ensureRouter();
+    const up = this.upstream;
+    if (up && !up.isOpen && !up.reopening) await up.open(router);
+    // The origin's tracks changed (a new publisher, another codec): branches carry the new ones.
+    if (up?.isOpen) await this.setProducers(up.origin.producers);
+    return router;
+  }
+
+  /** Queued: the edge's pipe was lost: from wherever the directory now says the stream is, while viewers remain. */
+  private async reopenUpstream(): Promise<void> {
+    const up = this.upstream;
+    if (!up || up.isOpen || this.onAir) return;
+    if (!this.hasAudience()) return this.leaveEdge();
+    const origin = await this.d.cluster.originOf(this.id).catch(() => undefined);
+    if (!origin || origin.node === this.d.cluster.id) {
+      if (up.expired) {
+        this.log.info('no origin for this stream within the grace period: its viewers here are ended');
+        return this.leaveEdge();
+      }
+      return up.scheduleRetry();
+    }
+    up.origin = origin;
+    try {
+      const router = await this.ensureRouter();
+      if (!up.isOpen) await up.open(router);
+      await this.setProducers(origin.producers);
+    } catch (err) {
+      this.log.debug({ err: (err as Error).message }, 'the pipe from the origin cannot be reopened yet');
+      up.scheduleRetry();
+    }
+  }
+
+  /** Queued: an edge's last viewer left. */
+  private async leaveIfUnwatched(): Promise<void> {
+    if (this.upstream && !this.onAir && !this.hasAudience()) await this.leaveEdge();
+  }
+
+  /** Queued: this node stops serving the stream (no viewers left, or the stream ended): pipe, router and viewers go. */
+  private async leaveEdge(): Promise<void> {
+    const up = this.upstream;
+    if (!up) return;
+    this.upstream = undefined;
+    const hadMedia = !!this.router;
+    await up.close();
+    await this.dropRouter();
+    if (hadMedia) this.d.events.emit(this.id, { type: 'inactive' });
+    this.log.info('this node no longer carries the stream');
+  }
+
+  /** The origin closed this edge's pipe (its worker died, the stream ended or changed codec). */
+  pipeClosedByOrigin(pipeId: string, reason: string): void {
+    if (this.upstream?.carries(pipeId)) this.upstream.lost(`closed on the origin: ${reason}`);
+  }
+
+  /** Queued: a publisher reached this edge node: it is the origin from now on (the old one's node is gone). */
+  async becomeOrigin(): Promise<void> {
+    const up = this.upstream;
+    if (!up) return;
+    this.upstream = undefined;
+    await up.close();
   }
 
   private clearGrace(): void {

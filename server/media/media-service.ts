@@ -3,10 +3,14 @@
  * owner of its stream's state, see live-stream.ts) and the WHIP/WHEP session API on top of
  * them: authenticates stream keys, opens and ends publisher and viewer sessions, trickles
  * candidates, and admits viewers so that a flood of offers that never connect cannot crowd
- * real viewers out. Holds no packets.
+ * real viewers out. A viewer of a stream published on another node is served here through
+ * one pipe from that node (found in the cluster directory); other nodes ask this one for
+ * pipes of the streams published here. Holds no packets.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import type { PeerId, StreamId, TransportId } from '../../protocol/ids.ts';
+import type { NodeId, PeerId, StreamId, TransportId } from '../../protocol/ids.ts';
+import type { Bus, Subscription } from '../bus/bus.ts';
+import type { Cluster } from '../cluster/cluster.ts';
 import type { ProducerInfo } from '../../protocol/sfu.ts';
 import { AppError, AuthError, ConflictError, NotFoundError, RateLimitError, UnavailableError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -31,6 +35,8 @@ export interface StreamRouter {
 export interface MediaServiceOptions {
   pool: WorkerPool;
   streams: StreamService;
+  cluster: Cluster;
+  bus: Bus;
   maxPeersPerWorker: number;
   reconnectGraceSeconds: number;
   /** A viewer's ICE/DTLS must complete within this (unconnected sessions cost a slot). */
@@ -58,10 +64,23 @@ export class MediaService {
   private readonly pendingByWorker = new Map<WorkerHandle, Set<Session>>();
   private readonly publishListeners = new Set<(streamId: StreamId) => void>();
   private readonly log: Logger;
+  private subscription: Subscription | undefined;
+  private forgetNodeGone: (() => void) | undefined;
 
   constructor(private readonly o: MediaServiceOptions) {
     this.log = o.log;
     this.pendingPerIp = new AddressSlots(o.maxPendingViewersPerIp);
+  }
+
+  /** Listens for pipes that other nodes closed, and for nodes that left the cluster. */
+  async start(): Promise<void> {
+    this.subscription = await this.o.bus.subscribe('stream.pipe', '*', (e, key) => {
+      if (e.node !== this.o.cluster.id) return;
+      this.streams.get(key as StreamId)?.pipeClosedByOrigin(e.pipeId, e.reason);
+    });
+    this.forgetNodeGone = this.o.cluster.onNodeGone((node) => {
+      for (const live of this.streams.values()) if (live.pipes.size > 0) void live.run(() => live.nodeGone(node)).catch(() => {});
+    });
   }
 
   /**
@@ -74,6 +93,8 @@ export class MediaService {
     if (!stream) throw new AppError('STREAM_KEY_INVALID', 'The stream key is wrong or was rotated: copy the current one from "My streams".');
     const live = this.liveStream(stream.id as StreamId);
     return live.run(async () => {
+      if (!live.publisher) await this.refuseIfPublishedElsewhere(live.id);
+      if (live.isEdge) await live.becomeOrigin();
       const old = live.publisher;
       if (old) {
         // Named by `replaces`, or a publisher whose media stopped (most likely the same encoder
@@ -120,19 +141,16 @@ export class MediaService {
     }
     try {
       const stream = await this.o.streams.get(streamId);
-      const live = this.streams.get(stream.id as StreamId);
-      if (!live?.onAir || (!live.router && !live.inGrace)) {
-        throw new AppError('STREAM_NOT_LIVE', 'This stream is not live yet; try again in a few seconds.', { headers: { 'Retry-After': RETRY_AFTER_NOT_LIVE } });
-      }
-      if (!this.canTakeViewer()) throw this.full(live.id);
+      const live = await this.liveForViewer(stream.id as StreamId);
+      if (!this.canTakeViewer()) throw await this.full(live.id);
       // On the least loaded worker (through a pipe from the origin), or, when the worker lost
       // the stream while its publisher is away, on a router that waits for it.
       const { router, release } = await this.call(undefined, () => live.routerForViewer());
       try {
         const sessionId = newSessionId();
         const connectTimeoutMs = this.o.viewerConnectTimeoutSeconds * 1000;
-        const result = await this.call(router.worker, () => router.createWebRtcTransport(transportIdOf(sessionId), offer, 'consume', { connectTimeoutMs })).catch((err) => {
-          throw err instanceof AppError && err.code === 'MEDIA_UNAVAILABLE' && !this.canTakeViewer() ? this.full(live.id) : err;
+        const result = await this.call(router.worker, () => router.createWebRtcTransport(transportIdOf(sessionId), offer, 'consume', { connectTimeoutMs })).catch(async (err) => {
+          throw err instanceof AppError && err.code === 'MEDIA_UNAVAILABLE' && !this.canTakeViewer() ? await this.full(live.id) : err;
         });
         if (!live.carries(router)) {
           void result.transport.close();
@@ -150,6 +168,39 @@ export class MediaService {
       releasePending();
       throw err;
     }
+  }
+
+  /**
+   * A pipe to another node (an internal request from it): the origin end on one of this node's
+   * workers, answering that node's offer. 409 when the stream is not published here.
+   */
+  async openPipe(streamId: string, offer: string, node: NodeId): Promise<{ session: Session; answer: string }> {
+    const live = this.streams.get(streamId as StreamId);
+    if (!live?.onAir || live.isEdge) {
+      throw new AppError('STREAM_NOT_LIVE', 'This stream is not published on this node (the directory may be a heartbeat behind).', { headers: { 'Retry-After': RETRY_AFTER_NOT_LIVE } });
+    }
+    let answer = '';
+    const session = await this.call(undefined, () =>
+      live.openPipe(node, async (router) => {
+        const id = newSessionId();
+        const result = await this.call(router.worker, () => router.createWebRtcTransport(transportIdOf(id), offer, 'consume', { pipe: true }));
+        if (!live.carries(router)) {
+          void result.transport.close();
+          throw new UnavailableError('MEDIA_UNAVAILABLE', 'The media server is restarting; try again shortly.', { headers: { 'Retry-After': RETRY_AFTER_UNAVAILABLE } });
+        }
+        answer = result.answer;
+        return this.addSession(id, 'pipe', live, result.transport, offer);
+      }),
+    );
+    this.log.info({ streamId: live.id, pipe: session.id, node, worker: session.transport.router.worker.index }, 'pipe to another node opened');
+    return { session, answer };
+  }
+
+  /** The edge that asked for a pipe no longer wants it. */
+  async closePipe(id: string, node: NodeId): Promise<void> {
+    const s = this.sessions.get(id as PeerId);
+    if (!s || s.kind !== 'pipe' || s.node !== node) throw new NotFoundError('SESSION_NOT_FOUND', 'No pipe to your node has this id.');
+    await s.live.closeSession(s, 'closed by the edge');
   }
 
   session(id: string, kind: SessionKind): Session {
@@ -199,10 +250,20 @@ export class MediaService {
     return () => this.publishListeners.delete(listener);
   }
 
-  /** The stream's router, when it has one on this node. */
+  /** The stream's router when it is published on this node (an edge's is fed from elsewhere). */
   routerOf(streamId: StreamId): StreamRouter | undefined {
     const live = this.streams.get(streamId);
-    return live?.router && !live.router.closed ? { router: live.router, producers: live.producers } : undefined;
+    return live?.router && !live.router.closed && !live.isEdge ? { router: live.router, producers: live.producers } : undefined;
+  }
+
+  /** The stream's live LL-HLS playlist, when it is recorded (here, or on its origin node: any node answers it). */
+  async hlsUrl(streamId: StreamId): Promise<string | null> {
+    const local = this.o.hlsUrlOf?.(streamId) ?? null;
+    if (local) return local;
+    const here = this.streams.get(streamId);
+    if (here?.onAir) return null; // published here, not recorded
+    const origin = here?.upstream?.origin ?? (await this.o.cluster.originOf(streamId).catch(() => undefined));
+    return origin?.hls && origin.node !== this.o.cluster.id ? `/hls/${streamId}/master.m3u8` : null;
   }
 
   /** Some worker of this node has room for another WebRTC viewer (by the workers' own counts). */
@@ -211,8 +272,8 @@ export class MediaService {
   }
 
   /** Every worker is full: the viewer is told where the stream's LL-HLS is. */
-  private full(streamId: StreamId): AppError {
-    const url = this.o.hlsUrlOf?.(streamId) ?? null;
+  private async full(streamId: StreamId): Promise<AppError> {
+    const url = await this.hlsUrl(streamId);
     return new UnavailableError(
       'WEBRTC_FULL',
       url
@@ -227,10 +288,10 @@ export class MediaService {
     return [...this.streams.values()].filter((l) => l.router).map((l) => l.id);
   }
 
-  sessionCounts(): { whip: number; whep: number } {
-    let whip = 0;
-    for (const s of this.sessions.values()) if (s.kind === 'whip') whip++;
-    return { whip, whep: this.sessions.size - whip };
+  sessionCounts(): { whip: number; whep: number; pipe: number } {
+    const n = { whip: 0, whep: 0, pipe: 0 };
+    for (const s of this.sessions.values()) n[s.kind]++;
+    return n;
   }
 
   hasSession(id: PeerId): boolean {
@@ -262,7 +323,38 @@ export class MediaService {
   }
 
   async close(): Promise<void> {
+    this.forgetNodeGone?.();
+    await this.subscription?.unsubscribe().catch(() => {});
     for (const live of [...this.streams.values()]) if (live.onAir || live.router) await live.run(() => live.end()).catch(() => {});
+  }
+
+  /**
+   * The stream a viewer joins here: published on this node (live, or reconnecting), carried here
+   * already (an edge), or published on another node (this node becomes an edge for it).
+   */
+  private async liveForViewer(id: StreamId): Promise<LiveStream> {
+    const here = this.streams.get(id);
+    if (here?.onAir && (here.router || here.inGrace)) return here;
+    if (here?.isEdge && here.router) return here;
+    const origin = await this.o.cluster.originOf(id);
+    if (!origin || origin.node === this.o.cluster.id) {
+      throw new AppError('STREAM_NOT_LIVE', 'This stream is not live yet; try again in a few seconds.', { headers: { 'Retry-After': RETRY_AFTER_NOT_LIVE } });
+    }
+    const live = this.liveStream(id);
+    // Not queued (it awaits nothing): a queued task that ran alone would leave the stream idle,
+    // and the registry would forget it before the viewer's join.
+    live.becomeEdge(origin);
+    return live;
+  }
+
+  /** A second encoder on another node of the cluster gets the same conflict as one on this node. */
+  private async refuseIfPublishedElsewhere(id: StreamId): Promise<void> {
+    // The directory away: publish here; this node's heartbeat claims the stream when it is back.
+    const origin = await this.o.cluster.originOf(id).catch(() => undefined);
+    if (!origin || origin.node === this.o.cluster.id) return;
+    const node = await this.o.cluster.node(origin.node).catch(() => undefined);
+    if (!node) return; // its node is gone: this node takes the stream over
+    throw new ConflictError('STREAM_ALREADY_PUBLISHING', `Another encoder is publishing this stream through node ${origin.node} right now. Stop it first, or rotate the stream key.`);
   }
 
   private liveStream(id: StreamId): LiveStream {
@@ -274,8 +366,9 @@ export class MediaService {
         events: this.events,
         maxPeersPerWorker: this.o.maxPeersPerWorker,
         reconnectGraceSeconds: this.o.reconnectGraceSeconds,
+        cluster: this.o.cluster,
         log: this.log,
-        sessionRemoved: (s) => this.removeSession(s),
+        sessionRemoved: (s, reason) => this.removeSession(s, reason),
         viewerConnected: (s) => this.settlePending(s),
         idle: (l) => this.forget(l),
       });
@@ -286,7 +379,10 @@ export class MediaService {
 
   /** Drops a stream that has nothing left on this node. */
   private forget(live: LiveStream): void {
-    if (this.streams.get(live.id) === live && !live.onAir && !live.router && !live.inGrace) this.streams.delete(live.id);
+    if (this.streams.get(live.id) === live && !live.onAir && !live.router && !live.inGrace) {
+      this.streams.delete(live.id);
+      void live.upstream?.close();
+    }
   }
 
   private addSession(id: PeerId, kind: SessionKind, live: LiveStream, transport: Session['transport'], offer: string): Session {
@@ -296,11 +392,14 @@ export class MediaService {
     return session;
   }
 
-  /** Forgets a session (its stream already did); a DELETE for it still finds it in `ended` for a while. */
-  private removeSession(s: Session): void {
+  /** Forgets a session (its stream already did); a DELETE for it still finds it in `ended` for a while. A pipe's edge is told. */
+  private removeSession(s: Session, reason: string): void {
     if (!this.sessions.delete(s.id)) return;
     this.settlePending(s);
-    this.ended.add(s.id, { kind: s.kind, streamId: s.streamId, ...(s.keyHash ? { keyHash: s.keyHash } : {}) });
+    if (s.kind === 'pipe' && s.node && reason !== 'closed by the edge') {
+      this.o.bus.publish('stream.pipe', s.streamId, { streamId: s.streamId, pipeId: s.id, node: s.node, reason }).catch((err) => this.log.warn({ err: (err as Error).message, pipe: s.id }, 'cannot tell an edge node its pipe closed (it notices the peer leave)'));
+    }
+    if (s.kind !== 'pipe') this.ended.add(s.id, { kind: s.kind, streamId: s.streamId, ...(s.keyHash ? { keyHash: s.keyHash } : {}) });
   }
 
   private pendingOn(worker: WorkerHandle): Set<Session> {

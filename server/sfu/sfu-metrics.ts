@@ -14,13 +14,14 @@ export function registerSfuMetrics(metrics: Metrics, pool: WorkerPool, media: Me
 
   new Gauge({
     name: 'glint_webrtc_sessions',
-    help: 'Open WebRTC sessions on this node, by kind (whip = publishers, whep = viewers).',
+    help: 'Open WebRTC sessions on this node, by kind (whip = publishers, whep = viewers, pipe = pipes to other nodes).',
     labelNames: ['kind'],
     registers,
     collect() {
       const counts = media.sessionCounts();
       this.set({ kind: 'whip' }, counts.whip);
       this.set({ kind: 'whep' }, counts.whep);
+      this.set({ kind: 'pipe' }, counts.pipe);
     },
   });
   new Gauge({

@@ -20,6 +20,7 @@ beforeAll(async () => {
     auth: { jwtSecret: randomBytes(32).toString('base64url') },
     streams: { keyEncryptionKey: randomBytes(32).toString('base64') },
     chat: { burst: 50 },
+    cluster: { secret: randomBytes(32).toString('base64url') },
   };
   a = await startTestServer({ db: 'postgres', redis: true, config: shared });
   b = await startTestServer({ databaseUrl: a.databaseUrl, redis: true, config: shared });

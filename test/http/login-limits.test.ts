@@ -83,7 +83,7 @@ describe('login limits', () => {
 
   it('enforces one limit across nodes sharing Redis', async () => {
     const keyPrefix = uniquePrefix('login');
-    const config = { http: { trustProxy: true }, redis: { keyPrefix }, auth: { loginMaxFailuresPerAccount: 5 } };
+    const config = { http: { trustProxy: true }, redis: { keyPrefix }, auth: { loginMaxFailuresPerAccount: 5 }, cluster: { secret: 'a cluster secret of at least thirty-two characters' } };
     const a = await startTestServer({ db: 'postgres', redis: true, config });
     const b = await startTestServer({ redis: true, databaseUrl: a.databaseUrl, config });
     try {
