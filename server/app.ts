@@ -45,6 +45,7 @@ import { resolve as resolvePath } from 'node:path';
 import { RecordingsRepo } from './db/recordings-repo.ts';
 import { HlsService } from './hls/hls-service.ts';
 import { registerHlsRoutes } from './hls/hls-routes.ts';
+import { HlsRelay } from './hls/hls-relay.ts';
 import { ABR_LADDER, RecordingService } from './recording/recording-service.ts';
 import { findFfmpeg } from '../recorder/ffmpeg.ts';
 import { createDirectory } from './cluster/index.ts';
@@ -178,7 +179,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
       ...ensureDtlsCertificate(config.dataDir, log),
     },
   });
-  const nodeId = resolveNodeId(config.cluster.nodeId);
+  const nodeId = resolveNodeId(config.cluster.nodeId, config.dataDir);
   const cluster = new Cluster({
     directory,
     nodeId,
@@ -227,7 +228,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   if (config.recording.enabled && !ffmpeg) log.warn({ ffmpegPath: config.recording.ffmpegPath }, 'no usable FFmpeg (FFMPEG_PATH, ffmpeg on PATH, @ffmpeg-installer/ffmpeg): live streams are not recorded');
   else if (ffmpeg) log.info({ ffmpeg: ffmpeg.path, version: ffmpeg.major, from: ffmpeg.source }, 'recording live streams with FFmpeg');
   const recording = new RecordingService({
-    config: config.recording, mediaDir, ffmpeg, media, hls, repo: recordingsRepo, metrics,
+    config: config.recording, mediaDir, ffmpeg, media, hls, repo: recordingsRepo, nodeId, metrics,
     logLevel: config.log.level, log: log.child({ component: 'recording' }),
   });
 
@@ -260,8 +261,9 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   registerChatRoutes(http.router, { auth, streams, repo: chatRepo, chat, channels });
   registerWhipRoutes(http.router, media, config.rtc.iceServers);
   registerWhepRoutes(http.router, media, streams, { iceServers: config.rtc.iceServers, maxEventStreamsPerIp: config.http.maxEventStreamsPerIp });
-  registerHlsRoutes(http.router, { hls, recording, media, streams, preferAboveViewers: config.hls.preferAboveViewers });
-  registerInternalRoutes(http.router, { cluster, media });
+  const hlsRelay = new HlsRelay({ hls, recordings: recordingsRepo, cluster, targetDurationSeconds: config.recording.targetDurationSeconds, log: log.child({ component: 'hls' }) });
+  registerHlsRoutes(http.router, { hls: hlsRelay, recording, media, streams, preferAboveViewers: config.hls.preferAboveViewers });
+  registerInternalRoutes(http.router, { cluster, media, hls });
 
   let stopping: Promise<void> | undefined;
   const app: App = {

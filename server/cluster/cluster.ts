@@ -42,7 +42,10 @@ const REQUEST_TIMEOUT_MS = 5_000;
 /** A node's answer to an internal request, error bodies included. */
 export interface NodeReply<T> {
   status: number;
+  /** Parsed JSON when the answer is JSON, else the text. */
   body: T;
+  /** The body as it came. */
+  bytes: Buffer;
   headers: Headers;
 }
 
@@ -186,16 +189,21 @@ export class Cluster {
     } catch (err) {
       throw new UnavailableError('CLUSTER_UNAVAILABLE', `Node ${node.id} cannot be reached right now; try again shortly.`, { headers: { 'Retry-After': RETRY_AFTER_CLUSTER }, cause: err });
     }
-    const text = await res.text();
-    let parsed: unknown = text;
+    let bytes: Buffer;
+    try {
+      bytes = Buffer.from(await res.arrayBuffer());
+    } catch (err) {
+      throw new UnavailableError('CLUSTER_UNAVAILABLE', `Node ${node.id} stopped answering; try again shortly.`, { headers: { 'Retry-After': RETRY_AFTER_CLUSTER }, cause: err });
+    }
+    let parsed: unknown;
     if (res.headers.get('content-type')?.includes('json')) {
       try {
-        parsed = JSON.parse(text);
+        parsed = JSON.parse(bytes.toString('utf8'));
       } catch {
-        parsed = text;
+        parsed = undefined;
       }
     }
-    return { status: res.status, body: parsed as T, headers: res.headers };
+    return { status: res.status, body: parsed as T, bytes, headers: res.headers };
   }
 
   private async liveNode(id: NodeId): Promise<NodeEntry> {

@@ -5,13 +5,14 @@
  */
 import { z } from 'zod';
 import type { PipeAnswer } from '../../protocol/cluster.ts';
+import type { HlsService } from '../hls/hls-service.ts';
 import type { HttpRouter } from '../http/http-router.ts';
 import type { MediaService } from '../media/media-service.ts';
 import type { Cluster } from './cluster.ts';
 
 const PipeRequestSchema = z.strictObject({ offer: z.string().min(1).max(64 * 1024) });
 
-export function registerInternalRoutes(router: HttpRouter, d: { cluster: Cluster; media: MediaService }): void {
+export function registerInternalRoutes(router: HttpRouter, d: { cluster: Cluster; media: MediaService; hls: HlsService }): void {
   // An edge node's offer for a pipe of a stream published here: the answer of the origin end.
   router.post('/internal/streams/:id/pipes', async (ctx) => {
     const node = await d.cluster.auth.verify(ctx);
@@ -26,5 +27,16 @@ export function registerInternalRoutes(router: HttpRouter, d: { cluster: Cluster
     const node = await d.cluster.auth.verify(ctx);
     await d.media.closePipe(ctx.params.pipeId!, node);
     return { status: 204 };
+  });
+
+  // HLS of recordings made here, for a node whose viewer asked it (see hls/hls-relay.ts):
+  // answered from this node's files and live playlists, never passed on again.
+  router.get('/internal/hls/:streamId/:name', async (ctx) => {
+    await d.cluster.auth.verify(ctx);
+    return d.hls.playlist(ctx.params.streamId!, ctx.params.name!, ctx.query);
+  });
+  router.get('/internal/hls/:streamId/:recordingId/:file', async (ctx) => {
+    await d.cluster.auth.verify(ctx);
+    return d.hls.media(ctx.params.streamId!, ctx.params.recordingId!, ctx.params.file!);
   });
 }

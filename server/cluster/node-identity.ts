@@ -2,14 +2,30 @@
  * Who this node is in the cluster: its id, and the internal URL other nodes reach it on.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
+import { join } from 'node:path';
 import type { NodeId } from '../../protocol/ids.ts';
 
-/** NODE_ID, else the hostname plus a random suffix (stable for the process, new on restart). */
-export function resolveNodeId(configured: string): NodeId {
+const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+/**
+ * NODE_ID, else the hostname plus a random suffix, generated once into `<dataDir>/node-id`:
+ * stable for the process and across its restarts on the same data folder (recordings name
+ * the node whose disk holds their files).
+ */
+export function resolveNodeId(configured: string, dataDir: string): NodeId {
   if (configured) return configured as NodeId;
+  const file = join(dataDir, 'node-id');
+  if (existsSync(file)) {
+    const stored = readFileSync(file, 'utf8').trim();
+    if (NODE_ID.test(stored)) return stored as NodeId;
+  }
   const host = hostname().toLowerCase().replace(/[^a-z0-9.-]/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 50) || 'glint';
-  return `${host}-${randomBytes(3).toString('hex')}` as NodeId;
+  const id = `${host}-${randomBytes(3).toString('hex')}`;
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(file, `${id}\n`, { mode: 0o600 });
+  return id as NodeId;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, lt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Db } from './index.ts';
 import { recordings, streamSegments } from './schema.ts';
 import type { StreamId } from '../../protocol/ids.ts';
@@ -21,9 +21,10 @@ export interface NewSegment {
 export class RecordingsRepo {
   constructor(private readonly db: Db) {}
 
-  async create(streamId: StreamId, path: (id: string) => string, startedAt = new Date()): Promise<RecordingRow> {
+  /** A new recording made on node `nodeId` (its media folder holds the files). */
+  async create(streamId: StreamId, path: (id: string) => string, { nodeId = null, startedAt = new Date() }: { nodeId?: string | null; startedAt?: Date } = {}): Promise<RecordingRow> {
     const id = crypto.randomUUID();
-    const [row] = await this.db.insert(recordings).values({ id, streamId, path: path(id), startedAt }).returning();
+    const [row] = await this.db.insert(recordings).values({ id, streamId, path: path(id), nodeId, startedAt }).returning();
     return row!;
   }
 
@@ -46,17 +47,20 @@ export class RecordingsRepo {
     await this.db.update(recordings).set({ status, durationSeconds, endedAt }).where(eq(recordings.id, id));
   }
 
-  /** Recordings still marked `recording` (their recorder did not finish: the server stopped hard). */
-  async unfinished(): Promise<RecordingRow[]> {
-    return this.db.select().from(recordings).where(eq(recordings.status, 'recording'));
+  /**
+   * Recordings of node `nodeId` (and those made before clusters) still marked `recording`: their
+   * recorder did not finish (the server stopped hard). Another node's live ones are its own.
+   */
+  async unfinished(nodeId: string | null = null): Promise<RecordingRow[]> {
+    return this.db.select().from(recordings).where(and(eq(recordings.status, 'recording'), this.heldBy(nodeId)));
   }
 
-  /** Finished recordings that ended before `before` (retention). */
-  async endedBefore(before: Date, limit = 100): Promise<RecordingRow[]> {
+  /** Finished recordings of node `nodeId` (and those made before clusters) that ended before `before` (retention). */
+  async endedBefore(before: Date, limit = 100, nodeId: string | null = null): Promise<RecordingRow[]> {
     return this.db
       .select()
       .from(recordings)
-      .where(and(sql`${recordings.status} <> 'recording'`, lt(recordings.endedAt, before)))
+      .where(and(sql`${recordings.status} <> 'recording'`, lt(recordings.endedAt, before), this.heldBy(nodeId)))
       .orderBy(asc(recordings.endedAt))
       .limit(limit);
   }
@@ -64,6 +68,11 @@ export class RecordingsRepo {
   async ids(): Promise<Set<string>> {
     const rows = await this.db.select({ id: recordings.id }).from(recordings);
     return new Set(rows.map((r) => r.id));
+  }
+
+  /** Rows whose files are on `nodeId`'s disk, or on a node of before clusters (no id). */
+  private heldBy(nodeId: string | null) {
+    return nodeId === null ? isNull(recordings.nodeId) : or(eq(recordings.nodeId, nodeId), isNull(recordings.nodeId));
   }
 
   /** Deletes the recording and (cascade) its segment rows. */

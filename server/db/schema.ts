@@ -112,6 +112,8 @@ export const recordings = pgTable(
     durationSeconds: doublePrecision('duration_seconds').notNull().default(0),
     /** Folder of the recording's playlists and media, relative to the media folder. */
     path: text('path').notNull(),
+    /** The node whose media folder holds the files (null: recorded before clusters). Other nodes pass its HLS requests there. */
+    nodeId: text('node_id'),
   },
   (t) => [index('recordings_stream_started_idx').on(t.streamId, t.startedAt)],
 );

@@ -8,10 +8,11 @@ import type { HttpRouter } from '../http/http-router.ts';
 import type { MediaService } from '../media/media-service.ts';
 import type { RecordingService } from '../recording/recording-service.ts';
 import type { StreamService } from '../streams/stream-service.ts';
-import type { HlsService } from './hls-service.ts';
+import type { HlsRelay } from './hls-relay.ts';
 
 export interface HlsRoutesDeps {
-  hls: HlsService;
+  /** Answers from this node, or from the node that holds the recording. */
+  hls: HlsRelay;
   recording: RecordingService;
   media: MediaService;
   streams: StreamService;

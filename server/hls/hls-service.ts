@@ -10,6 +10,7 @@
  * any file of a recording (segments, parts, init segments, its own playlists).
  * Only names matching MEDIA_FILE under UUID folders are ever read: nothing outside the media folder.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StreamId } from '../../protocol/ids.ts';
@@ -187,6 +188,25 @@ export class HlsService {
     for (const rec of this.live.values()) rec.release();
   }
 
+  /** This node records the stream now (its live playlists are here). */
+  holdsLive(streamId: StreamId): boolean {
+    const rec = this.live.get(streamId);
+    return !!rec && !rec.ended;
+  }
+
+  /** A recording's files are on this node (being made here, or in its media folder). */
+  holdsRecording(streamId: StreamId, recordingId: string): boolean {
+    if (this.live.get(streamId)?.recordingId === recordingId) return true;
+    return isUuid(recordingId) && existsSync(join(this.o.mediaDir, streamId, recordingId));
+  }
+
+  /** The stream id of an HLS URL when it can have media (a UUID of a stream not deleted). */
+  acceptsStream(raw: string): StreamId | undefined {
+    if (!isUuid(raw)) return undefined;
+    const id = raw.toLowerCase() as StreamId;
+    return this.removed.has(id) ? undefined : id;
+  }
+
   /** `GET /hls/:streamId/:name` — the media playlists and the master playlist. */
   async playlist(streamIdParam: string, name: string, query: URLSearchParams): Promise<Reply> {
     const streamId = this.streamId(streamIdParam);
@@ -284,9 +304,8 @@ export class HlsService {
   }
 
   private streamId(raw: string): StreamId {
-    if (!isUuid(raw)) throw notFound();
-    const id = raw.toLowerCase() as StreamId;
-    if (this.removed.has(id)) throw notFound();
+    const id = this.acceptsStream(raw);
+    if (!id) throw notFound();
     return id;
   }
 }

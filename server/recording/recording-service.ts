@@ -40,6 +40,8 @@ export interface RecordingServiceOptions {
   media: MediaService;
   hls: HlsService;
   repo: RecordingsRepo;
+  /** This node: its recordings' rows name it (other nodes pass their HLS requests here). */
+  nodeId: string;
   metrics: Metrics;
   logLevel: string;
   log: Logger;
@@ -135,7 +137,7 @@ export class RecordingService {
   /** Closes what a previous run left open, deletes what retention says, then sweeps hourly. */
   async start(): Promise<void> {
     mkdirSync(this.o.mediaDir, { recursive: true });
-    for (const row of await this.o.repo.unfinished()) {
+    for (const row of await this.o.repo.unfinished(this.o.nodeId)) {
       await this.finalizeAbandoned(row.id, join(this.o.mediaDir, row.path), this.o.log.child({ recording: row.id }));
     }
     await this.sweep();
@@ -221,7 +223,7 @@ export class RecordingService {
   }
 
   private async begin(streamId: StreamId, source: StreamRouter, input: RecorderInput): Promise<void> {
-    const row = await this.o.repo.create(streamId, (id) => `${streamId}/${id}`);
+    const row = await this.o.repo.create(streamId, (id) => `${streamId}/${id}`, { nodeId: this.o.nodeId });
     if (this.closed) {
       await this.o.repo.delete(row.id); // the server began stopping meanwhile
       return;
@@ -458,7 +460,7 @@ export class RecordingService {
     if (days > 0) {
       const before = new Date(Date.now() - days * 86400_000);
       for (;;) {
-        const rows = await this.o.repo.endedBefore(before);
+        const rows = await this.o.repo.endedBefore(before, 100, this.o.nodeId);
         for (const r of rows) {
           await rm(join(this.o.mediaDir, r.path), { recursive: true, force: true });
           await this.o.repo.delete(r.id);

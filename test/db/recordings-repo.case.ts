@@ -38,8 +38,8 @@ export function describeRecordingsRepo(backend: 'pglite' | 'postgres'): void {
     });
 
     it('creates recordings with their folder, lists them newest first and finishes them', async () => {
-      const first = await repo.create(streamId, (id) => `${streamId}/${id}`, new Date(Date.UTC(2026, 0, 1)));
-      const second = await repo.create(streamId, (id) => `${streamId}/${id}`, new Date(Date.UTC(2026, 0, 2)));
+      const first = await repo.create(streamId, (id) => `${streamId}/${id}`, { startedAt: new Date(Date.UTC(2026, 0, 1)) });
+      const second = await repo.create(streamId, (id) => `${streamId}/${id}`, { startedAt: new Date(Date.UTC(2026, 0, 2)) });
       expect(first.path).toBe(`${streamId}/${first.id}`);
       expect(first.status).toBe('recording');
       expect((await repo.listByStream(streamId)).map((r) => r.id)).toEqual([second.id, first.id]);
@@ -50,6 +50,20 @@ export function describeRecordingsRepo(backend: 'pglite' | 'postgres'): void {
       expect(done).toMatchObject({ status: 'complete', durationSeconds: 12.5 });
       expect(done?.endedAt?.toISOString()).toBe('2026-01-01T01:00:00.000Z');
       expect((await repo.unfinished()).map((r) => r.id)).toEqual([second.id]);
+    });
+
+    it('leaves another node\'s unfinished and expired recordings to that node', async () => {
+      const mine = await repo.create(streamId, (id) => `${streamId}/${id}`, { nodeId: 'node-1' });
+      const theirs = await repo.create(streamId, (id) => `${streamId}/${id}`, { nodeId: 'node-2' });
+      expect(mine.nodeId).toBe('node-1');
+      const unfinished = (await repo.unfinished('node-1')).map((r) => r.id);
+      expect(unfinished).toContain(mine.id);
+      expect(unfinished).not.toContain(theirs.id);
+      for (const r of [mine, theirs]) await repo.finish(r.id, 'complete', 1, new Date(Date.now() - 10 * 86400_000));
+      const due = (await repo.endedBefore(new Date(Date.now() - 86400_000), 100, 'node-2')).map((r) => r.id);
+      expect(due).toContain(theirs.id);
+      expect(due).not.toContain(mine.id);
+      for (const r of [mine, theirs]) await repo.delete(r.id);
     });
 
     it('indexes segments in order and totals the source rendition', async () => {

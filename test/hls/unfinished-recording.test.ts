@@ -25,7 +25,7 @@ it('closes recordings a previous run left open and discards empty ones', async (
   const streamId = (await createStreamer(server.url, 'crashed', 'interrupted')).streamId as StreamId;
   const repo = new RecordingsRepo(server.app.db.db);
   // What a recorder leaves when the server dies under it: an open EVENT playlist and indexed segments.
-  const open = await repo.create(streamId, (id) => `${streamId}/${id}`, new Date(Date.now() - 60_000));
+  const open = await repo.create(streamId, (id) => `${streamId}/${id}`, { startedAt: new Date(Date.now() - 60_000) });
   const dir = join(dataDir, 'media', open.path);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'index.m3u8'), '#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:2\n#EXT-X-PLAYLIST-TYPE:EVENT\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-MAP:URI="source-init-0.mp4"\n#EXTINF:1.5,\nsource-s0.m4s\n#EXTINF:1.25,\nsource-s1.m4s\n');
