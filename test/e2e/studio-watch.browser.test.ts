@@ -11,6 +11,7 @@ import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, requireBuiltClient, screenshot } from '../helpers/chromium.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { expectMediaFlowing, firstFrame, loggedInPage, openStudio, playerState, viewerCounters } from '../helpers/watch-page.ts';
 
 const STEP_TIMEOUT_MS = 20_000;
 const TEST_TIMEOUT_MS = 120_000;
@@ -114,55 +115,9 @@ async function openViewer(streamId: string): Promise<{ context: BrowserContext; 
   return { context, page };
 }
 
-async function playerState(page: Page): Promise<string | null> {
-  return page.getByTestId('player').getAttribute('data-state');
-}
 
-/** Resolves once the viewer's <video> shows a decoded frame. */
-function firstFrame(page: Page, timeout = STEP_TIMEOUT_MS) {
-  return page.waitForFunction(
-    () => {
-      const v = document.querySelector<HTMLVideoElement>('[data-testid="player-video"]');
-      return !!v && !v.hidden && v.videoWidth > 0 && v.currentTime > 0;
-    },
-    undefined,
-    { timeout, polling: 50 },
-  );
-}
-
-/** The numbers behind the stats overlay (opened first if needed). */
-async function viewerCounters(page: Page): Promise<{ frames: number; audioPackets: number; latencyMs: number | null }> {
-  const stats = page.getByTestId('player-stats');
-  if ((await stats.count()) === 0) await page.getByRole('button', { name: 'Show stats' }).click();
-  await page.waitForSelector('[data-testid="player-stats"][data-frames-decoded]');
-  const read = async (name: string) => {
-    const value = await stats.getAttribute(name);
-    return value === null ? null : Number(value);
-  };
-  return {
-    frames: (await read('data-frames-decoded')) ?? 0,
-    audioPackets: (await read('data-audio-packets')) ?? 0,
-    latencyMs: await read('data-latency-ms'),
-  };
-}
-
-/** framesDecoded and audio packets of the viewer, sampled twice 1.5 s apart. */
-async function expectMediaFlowing(page: Page): Promise<{ frames: [number, number]; audio: [number, number] }> {
-  const first = await viewerCounters(page);
-  await new Promise((r) => setTimeout(r, 1_500));
-  const second = await viewerCounters(page);
-  expect(second.frames).toBeGreaterThan(first.frames);
-  expect(second.audioPackets).toBeGreaterThan(first.audioPackets);
-  return { frames: [first.frames, second.frames], audio: [first.audioPackets, second.audioPackets] };
-}
-
-async function openStudio(streamId: string): Promise<void> {
-  await studio.goto(`${server.url}/studio/${streamId}`);
-  // The fake camera is on and shown.
-  await studio.waitForFunction(() => {
-    const v = document.querySelector<HTMLVideoElement>('[data-testid="studio-preview"]');
-    return !!v && v.videoWidth > 0;
-  });
+async function openStudioFor(streamId: string): Promise<void> {
+  await openStudio(studio, server.url, streamId);
 }
 
 async function studioStatus(): Promise<string | null> {
@@ -181,13 +136,8 @@ describe('Studio and Watch pages in Chromium', () => {
       false,
     ));
 
-    studioContext = await browser.newContext({ viewport: VIEWPORT });
-    studio = watchProblems(await studioContext.newPage(), 'studio');
-    await studio.goto(`${server.url}/login`);
-    await studio.getByLabel('Username or email').fill(username);
-    await studio.getByLabel('Password').fill(password);
-    await studio.getByRole('button', { name: 'Log in', exact: true }).click();
-    await studio.waitForURL('**/me/streams');
+    ({ context: studioContext, page: studio } = await loggedInPage(browser, server.url, username, password, VIEWPORT));
+    watchProblems(studio, 'studio');
   }, 90_000);
 
   afterAll(async () => {
@@ -199,7 +149,7 @@ describe('Studio and Watch pages in Chromium', () => {
 
   it('broadcasts from the Studio to a logged-out viewer without camera permission, and Stop takes it offline', async () => {
     const streamId = await createStream('Studio broadcast');
-    await openStudio(streamId);
+    await openStudioFor(streamId);
     expect(await studio.getByTestId('camera-select').inputValue()).not.toBe('');
 
     await studio.getByRole('button', { name: 'Go live' }).click();
@@ -271,7 +221,7 @@ describe('Studio and Watch pages in Chromium', () => {
       await expect(viewer.page.getByTestId('player-message').textContent()).resolves.toMatch(/offline/);
       await viewer.page.evaluate('window.__samePage = true');
 
-      await openStudio(streamId);
+      await openStudioFor(streamId);
       await studio.getByRole('button', { name: 'Go live' }).click();
       const goLiveAt = Date.now();
       await firstFrame(viewer.page);
@@ -311,7 +261,7 @@ describe('Studio and Watch pages in Chromium', () => {
   it('reconnects the Studio and the viewer by themselves after the media worker dies', async () => {
     const streamId = await createStream('Survives a worker crash');
     // Leaving the live Studio of the previous test (pagehide) ends that broadcast at once.
-    await openStudio(streamId);
+    await openStudioFor(streamId);
     if (previousStreamId) {
       const left = await until('the left broadcast to go offline', async () => (await streamStatus(previousStreamId)) === 'offline', 5_000);
       observed.leaveStudioToOfflineMs = left;
