@@ -133,8 +133,9 @@ export class LiveStream {
     return this.graceTimer !== undefined;
   }
 
+  /** Media is arriving: from the connected publisher here, or (an edge) through the pipe from the origin. */
   get isActive(): boolean {
-    return !!this.publisher?.connected && this.flowing;
+    return (this.isEdge || !!this.publisher?.connected) && this.flowing;
   }
 
   /** Connected WebRTC viewers. */
@@ -161,6 +162,7 @@ export class LiveStream {
         log: this.log,
         graceMs: this.d.reconnectGraceSeconds * 1000,
         retry: () => void this.run(() => this.reopenUpstream()).catch((err) => this.log.warn({ err }, 'cannot reopen the pipe from the origin node')),
+        lost: () => this.setFlowing(false),
       });
     }
     if (!this.upstream.isOpen) this.upstream.origin = origin;
@@ -178,9 +180,7 @@ export class LiveStream {
     if (router.closed) throw new UnavailableError('MEDIA_UNAVAILABLE', 'The media server is restarting; try again shortly.', { headers: { 'Retry-After': RETRY_AFTER_UNAVAILABLE } });
     this.router = router;
     router.onMediaFlowing((flowing) => {
-      if (this.router !== router) return;
-      this.flowing = flowing;
-      this.d.events.emit(this.id, { type: flowing ? 'active' : 'inactive' });
+      if (this.router === router) this.setFlowing(flowing);
     });
     router.onClose(() => void this.run(() => this.routerLost(router)));
     if (this.upstream && !this.upstream.isOpen) {
@@ -589,6 +589,13 @@ export class LiveStream {
   private clearGrace(): void {
     clearTimeout(this.graceTimer);
     this.graceTimer = undefined;
+  }
+
+  /** Media of the root router started or stopped: `active` / `inactive`, once per change. */
+  private setFlowing(flowing: boolean): void {
+    if (this.flowing === flowing) return;
+    this.flowing = flowing;
+    this.d.events.emit(this.id, { type: flowing ? 'active' : 'inactive' });
   }
 
   private viewersChanged(): void {

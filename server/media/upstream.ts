@@ -24,6 +24,8 @@ export interface UpstreamDeps {
   graceMs: number;
   /** Runs a retry in the stream's queue (it reopens through the owner, who knows the router). */
   retry(): void;
+  /** The pipe was lost: its viewers hear `inactive` now, not when the router notices the silence. */
+  lost(): void;
 }
 
 /** A lost pipe is asked for again after this long (then every time this passes). */
@@ -94,7 +96,10 @@ export class Upstream {
   /** The pipe is gone (our end failed, or the origin closed it): reopened in a moment. */
   lost(reason: string): void {
     if (this.closed) return;
-    if (this.transport) this.d.log.warn({ origin: this.origin.node, pipe: this.pipeId, reason }, 'pipe from the origin node lost: reopening');
+    if (this.transport) {
+      this.d.log.warn({ origin: this.origin.node, pipe: this.pipeId, reason }, 'pipe from the origin node lost: reopening');
+      this.d.lost();
+    }
     void this.transport?.close();
     this.transport = undefined;
     this.pipeId = undefined;

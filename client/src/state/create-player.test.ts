@@ -221,6 +221,7 @@ describe('player', () => {
   it('replaces a connection that stays disconnected for 3 s', async () => {
     const t = setup({ initialStatus: 'live' });
     t.player.start();
+    t.sources.last.open();
     await settle();
     connect(t);
     t.peers.last.setState('disconnected');
@@ -231,6 +232,53 @@ describe('player', () => {
     await vi.advanceTimersByTimeAsync(1_000);
     await settle();
     expect(t.peers.created).toHaveLength(2);
+  });
+
+  it('replaces a disconnected connection at once when the event stream dropped too (the node is gone)', async () => {
+    const t = setup({ initialStatus: 'live' });
+    t.player.start();
+    t.sources.last.open();
+    await settle();
+    connect(t);
+    t.sources.last.fail();
+    t.peers.last.setState('disconnected');
+    expect(t.player.state.value).toBe('reconnecting');
+    await vi.advanceTimersByTimeAsync(1_000);
+    await settle();
+    expect(t.peers.created).toHaveLength(2);
+  });
+
+  it('replaces a connection whose frames stopped while the event stream is down', async () => {
+    const t = setup({ initialStatus: 'live' });
+    t.player.start();
+    t.sources.last.open();
+    await settle();
+    connect(t);
+    const pc = t.peers.last;
+    pc.stats.set('in-video', { type: 'inbound-rtp', kind: 'video', framesDecoded: 30, bytesReceived: 1000, timestamp: 1000 });
+    await vi.advanceTimersByTimeAsync(1_000);
+    pc.stats.set('in-video', { type: 'inbound-rtp', kind: 'video', framesDecoded: 60, bytesReceived: 2000, timestamp: 2000 });
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(t.player.state.value).toBe('playing');
+    // The event stream drops; frames stop: checked at once, replaced at once (a balancer sends
+    // the new offer to a node that is alive).
+    t.sources.last.fail();
+    await vi.advanceTimersByTimeAsync(450);
+    expect(t.player.state.value).toBe('reconnecting');
+    await settle();
+    expect(t.peers.created).toHaveLength(2);
+  });
+
+  it('keeps a connection whose frames stopped while the event stream is up (the publisher is away)', async () => {
+    const t = setup({ initialStatus: 'live' });
+    t.player.start();
+    t.sources.last.open();
+    await settle();
+    connect(t);
+    const pc = t.peers.last;
+    pc.stats.set('in-video', { type: 'inbound-rtp', kind: 'video', framesDecoded: 30, bytesReceived: 1000, timestamp: 1000 });
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(t.peers.created).toHaveLength(1);
   });
 
   it('ends the session when the stream goes offline and starts a new one when it is live again', async () => {

@@ -45,13 +45,17 @@ interface Connection {
 export type Player = ReturnType<typeof createPlayer>;
 
 const WAITING_SAMPLE_MS = 250;
+/** After the event stream drops, frames that do not move for this long mean the server is gone. */
+const DROP_CHECK_MS = 400;
 
 /**
  * The Watch page's player: follows the stream's server-sent events and holds one WHEP
  * session while the stream is live. Receive-only, so it never needs camera permission.
  * A 409 STREAM_NOT_LIVE is retried after `Retry-After` (or at once on the `live` event); a
  * failed connection, or one `disconnected` too long, is replaced with backoff; `offline`
- * ends the session and waits for `live`.
+ * ends the session and waits for `live`. When the event stream drops too, the node serving
+ * us is most likely gone (a cluster node died): a connection that went `disconnected`, or
+ * whose frames stopped, is replaced at once — the next POST reaches a node that is alive.
  */
 export function createPlayer(deps: PlayerDeps) {
   const gatherMs = deps.iceGatheringTimeoutMs ?? 1_000;
@@ -218,6 +222,10 @@ export function createPlayer(deps: PlayerDeps) {
         everPlayed = true;
         break;
       case 'disconnected':
+        if (!events.connected.peek()) {
+          lost(c, nodeGone());
+          break;
+        }
         c.disconnectTimer ??= setTimeout(
           () => lost(c, new ApiError('NETWORK_ERROR', 'The connection to the media server was interrupted.')),
           disconnectedGraceMs,
@@ -266,6 +274,34 @@ export function createPlayer(deps: PlayerDeps) {
     }
   }
 
+  /** The node serving us is gone: try again at once the first time (a balancer sends us to a live one). */
+  function nodeGone(): ApiError {
+    return new ApiError('NETWORK_ERROR', 'The media server stopped answering; connecting again.', attempt.peek() === 0 ? { retryAfterSeconds: 0 } : {});
+  }
+
+  /** Decoded frames of a connection now (undefined when it cannot say). */
+  async function framesOf(c: Connection): Promise<number | undefined> {
+    try {
+      return playerFigures(await c.pc.getStats(), c.sample).figures.framesDecoded;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * The event stream just dropped: if our frames stop too, the node is gone. Checked at once
+   * (two looks DROP_CHECK_MS apart) rather than at the next stats sample.
+   */
+  async function checkAfterDrop(): Promise<void> {
+    const c = conn;
+    if (!c || c.pc.connectionState !== 'connected') return;
+    const before = await framesOf(c);
+    await new Promise((r) => setTimeout(r, DROP_CHECK_MS));
+    if (conn !== c || events.connected.peek() || before === undefined) return;
+    const after = await framesOf(c);
+    if (conn === c && after === before && !events.connected.peek()) lost(c, nodeGone());
+  }
+
   function goOffline(): void {
     cancelRetry();
     everPlayed = false; // when it comes back, that is a start, not a reconnect
@@ -309,10 +345,13 @@ export function createPlayer(deps: PlayerDeps) {
       const { figures: next, sample } = playerFigures(report, c.sample);
       c.sample = sample;
       figures.value = next;
-      // Frames are being decoded: that is playing, whatever the last event said (the
-      // server's `active` can lag the first frames by a second).
+      // Frames stopped while the event stream is down too: the server is gone, not the publisher.
+      if (before > 0 && next.framesDecoded === before && !events.connected.peek()) return lost(c, nodeGone());
+      // Frames are being decoded: that is playing (the server's `active` can lag the first
+      // frames by a second), unless the server said the media stopped: frames still in the
+      // jitter buffer are decoded after its `inactive`.
       const s = state.peek();
-      if (next.framesDecoded > before && (s === 'starting' || s === 'reconnecting')) state.value = 'playing';
+      if (next.framesDecoded > before && (s === 'starting' || (s === 'reconnecting' && events.active.peek() !== false))) state.value = 'playing';
     } catch {
       // closing
     }
@@ -331,7 +370,16 @@ export function createPlayer(deps: PlayerDeps) {
   function start(): void {
     if (running) return;
     running = true;
-    unsubscribe = events.subscribe(onEvent);
+    const offEvents = events.subscribe(onEvent);
+    let wasConnected = false;
+    const offConnected = events.connected.subscribe((up) => {
+      if (wasConnected && !up) void checkAfterDrop();
+      wasConnected = up;
+    });
+    unsubscribe = () => {
+      offEvents();
+      offConnected();
+    };
     events.start();
     scheduleStats();
     const known = events.status.peek() ?? deps.initialStatus ?? null;
