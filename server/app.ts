@@ -260,7 +260,11 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   registerStreamRoutes(http.router, auth, streams, streamControl);
   registerChatRoutes(http.router, { auth, streams, repo: chatRepo, chat, channels });
   registerWhipRoutes(http.router, media, config.rtc.iceServers);
-  registerWhepRoutes(http.router, media, streams, { iceServers: config.rtc.iceServers, maxEventStreamsPerIp: config.http.maxEventStreamsPerIp });
+  registerWhepRoutes(http.router, media, streams, {
+    iceServers: config.rtc.iceServers,
+    maxEventStreamsPerIp: config.http.maxEventStreamsPerIp,
+    audience: (id) => chatHub.counts(id).webrtc,
+  });
   const hlsRelay = new HlsRelay({ hls, recordings: recordingsRepo, cluster, targetDurationSeconds: config.recording.targetDurationSeconds, log: log.child({ component: 'hls' }) });
   registerHlsRoutes(http.router, { hls: hlsRelay, recording, media, streams, preferAboveViewers: config.hls.preferAboveViewers });
   registerInternalRoutes(http.router, { cluster, media, hls });

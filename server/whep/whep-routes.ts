@@ -16,11 +16,15 @@ import { RateLimitError } from '../errors.ts';
 
 const SSE_EVENTS = ['active', 'inactive', 'viewercount'];
 const KEEPALIVE_MS = 15_000;
+/** How often an open event stream looks for a new viewer count from other nodes. */
+const AUDIENCE_EVERY_MS = 2_000;
 
 export interface WhepRoutesOptions {
   iceServers: IceServer[];
   /** Event streams (both kinds) one client address may have open on this node. */
   maxEventStreamsPerIp: number;
+  /** WebRTC viewers of a stream on every node of the cluster (this node's when alone). */
+  audience: (streamId: StreamId) => number;
 }
 
 export function registerWhepRoutes(router: HttpRouter, media: MediaService, streams: StreamService, o: WhepRoutesOptions): void {
@@ -56,18 +60,19 @@ export function registerWhepRoutes(router: HttpRouter, media: MediaService, stre
   });
   router.get('/whep/sessions/:id/events', (ctx) => {
     const session = media.session(ctx.params.id!, 'whep');
-    return eventStream(media, session.streamId, slotFor(ctx.ip), (e) => SSE_EVENTS.includes(e.type), () => !media.hasSession(session.id));
+    return eventStream(media, o.audience, session.streamId, slotFor(ctx.ip), (e) => SSE_EVENTS.includes(e.type), () => !media.hasSession(session.id));
   });
 
   // The same events for a stream page that has no session yet (offline -> live).
   router.get('/streams/:id/events', async (ctx) => {
     const stream = await streams.get(ctx.params.id!);
-    return eventStream(media, stream.id as StreamId, slotFor(ctx.ip), () => true, () => false, stream.status);
+    return eventStream(media, o.audience, stream.id as StreamId, slotFor(ctx.ip), () => true, () => false, stream.status);
   });
 }
 
 function eventStream(
   media: MediaService,
+  audience: (streamId: StreamId) => number,
   streamId: StreamId,
   releaseSlot: () => void,
   wanted: (e: StreamEvent) => boolean,
@@ -82,21 +87,32 @@ function eventStream(
         const { type, ...data } = e;
         sink.write(`event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
       };
+      // Viewer counts are the cluster's: sent when this node's change, and when other nodes' do.
+      let viewers = -1;
+      const sendViewers = () => {
+        const n = audience(streamId);
+        if (n === viewers) return;
+        viewers = n;
+        send({ type: 'viewercount', viewercount: n });
+      };
       if (status) send({ type: status });
       send({ type: media.isActive(streamId) ? 'active' : 'inactive' });
-      send({ type: 'viewercount', viewercount: media.viewerCount(streamId) });
+      sendViewers();
       const unsubscribe = media.events.subscribe(streamId, (e) => {
         if (!wanted(e)) return;
-        send(e);
+        if (e.type === 'viewercount') sendViewers();
+        else send(e);
         if (ended()) sink.end();
       });
       const keepalive = setInterval(() => {
         if (ended()) return sink.end();
         sink.write(': keepalive\n\n');
       }, KEEPALIVE_MS);
+      const others = setInterval(sendViewers, AUDIENCE_EVERY_MS);
       sink.onClose(() => {
         unsubscribe();
         clearInterval(keepalive);
+        clearInterval(others);
         releaseSlot();
       });
     },

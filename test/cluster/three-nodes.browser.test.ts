@@ -181,6 +181,9 @@ describe('three nodes', () => {
       expect(v.viewers.webrtc).toBe(2);
     }
 
+    // The Studio on node 1 counts the viewers of nodes 2 and 3 (its event stream).
+    await until('the Studio to count both edge viewers', async () => ((await studio.getByTestId('studio-figures').getAttribute('data-viewers')) === '2' ? true : undefined), 10_000, 200);
+
     // LL-HLS of the stream (recorded on node 1) from node 3: blocking reload held there.
     const index = `${node(3).url}/hls/${streamId}/index.m3u8`;
     const pl = await until('segments on node 3', async () => {
