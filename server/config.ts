@@ -116,7 +116,7 @@ const ConfigSchema = z.strictObject({
     dvrWindowSeconds: z.number().int().min(10),
     /** The Watch page starts with HLS once a stream has more WebRTC viewers than this; 0 = never. */
     preferAboveViewers: z.number().int().min(0),
-    /** PART-HOLD-BACK in parts: how far behind the live edge LL-HLS players stay (the spec's minimum is 2). */
+    /** PART-HOLD-BACK in parts: how far behind the live edge LL-HLS players stay (the spec's minimum, 2, by default). */
     partHoldBackParts: z.number().min(2).max(10),
   }),
 });
@@ -204,7 +204,7 @@ export const DEFAULTS: Config = {
   hls: {
     dvrWindowSeconds: 7200,
     preferAboveViewers: 0,
-    partHoldBackParts: 3,
+    partHoldBackParts: 2,
   },
 };
 

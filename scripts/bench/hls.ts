@@ -1,13 +1,14 @@
 /**
  * `npm run bench:hls`: LL-HLS through Glint, measured.
- *  - glass-to-glass latency in Chromium with hls.js (low-latency mode): a publisher page draws
- *    the clock into a canvas it sends over WHIP with a tone (as bench:latency does, plus audio,
- *    which the recorder encodes to AAC); the viewer plays the
- *    stream's LL-HLS and reads the clock back from every displayed frame;
+ *  - glass-to-glass latency in Chromium: a publisher page draws the clock into a canvas it
+ *    sends over WHIP with a tone (as bench:latency does, plus audio, which the recorder
+ *    encodes to AAC); two viewers in the same run read the clock back from every displayed
+ *    frame: the Watch page's own HLS player (hls.js with Glint's live sync) and bare hls.js in
+ *    low-latency mode with its defaults (the baseline);
  *  - CPU of the stream's recorder (the Node recorder process and its FFmpeg), per core;
  *  - the live playlist against the conformance checker (test/hls/conformance.ts), reloaded
  *    throughout, and the first frame of every segment and independent part.
- *   BENCH_SECONDS=30 npm run bench:hls
+ *   npm run build && BENCH_SECONDS=30 npm run bench:hls
  * BENCH_PART_HOLD_BACK_PARTS (default: the server's, 3) sets the playlists' PART-HOLD-BACK in parts,
  * BENCH_PART_TARGET_SECONDS (default: the server's, 0.35) the part duration.
  */
@@ -71,9 +72,19 @@ async function main(): Promise<void> {
     await view.evaluate(hlsJs);
     await view.evaluate(pageScript);
     await view.evaluate(`window.benchHlsViewer(${JSON.stringify(`${server.url}/hls/${streamId}/master.m3u8`)})`);
-    // Let the player settle at its target latency first.
+    // The product's player: the Watch page switched to HLS.
+    const watch = await (await browser.newContext()).newPage();
+    const watchErrors: string[] = [];
+    watch.on('pageerror', (e) => watchErrors.push(e.message));
+    await watch.goto(`${server.url}/watch/${streamId}`);
+    await watch.getByRole('button', { name: 'HLS (large audience) / DVR' }).click();
+    await watch.waitForSelector('[data-testid="hls-video"]');
+    await watch.evaluate(pageScript);
+    await watch.evaluate(`window.benchMeasureVideo('[data-testid="hls-video"]')`);
+    // Let the players settle at their target latency first.
     await new Promise((r) => setTimeout(r, 5000));
     await view.evaluate('window.hlsLatency.length = 0; window.hlsStalls = 0');
+    await watch.evaluate('window.pageLatency.length = 0; window.pageStalls = 0');
 
     const recorder = server.app.recording.recorderPid(streamId as StreamId)!;
     const pids = [recorder, ...childrenOf(recorder)];
@@ -100,13 +111,19 @@ async function main(): Promise<void> {
     const errors = (await view.evaluate('window.hlsErrors')) as string[];
     const stalls = (await view.evaluate('window.hlsStalls')) as number;
     const hlsJsLatency = (await view.evaluate('window.benchHls.latency')) as number;
+    const pageLatency = (await watch.evaluate('window.pageLatency')) as number[];
+    const pageStalls = (await watch.evaluate('window.pageStalls')) as number;
+    const pageHlsLatency = await watch.getByTestId('hls-behind-live').getAttribute('data-latency');
+    const pageState = await watch.getByTestId('hls-player').getAttribute('data-state');
     const last = previous!;
     const parts = last.segments.flatMap((x) => x.parts).map((p) => p.duration);
     const segs = last.segments.map((x) => x.duration);
 
     console.log(`LL-HLS through Glint (WHIP -> sfu-worker -> recorder/FFmpeg -> hls.js in Chromium), 640x360 canvas + a tone, H.264 copied, Opus -> AAC, ${seconds} s`);
-    console.log(`  glass-to-glass latency: ${summary(latency)}`);
-    console.log(`  hls.js's own latency estimate at the end: ${hlsJsLatency.toFixed(2)} s; player errors: ${errors.length ? errors.join(', ') : 'none'}; stalls while measured: ${stalls}`);
+    console.log(`  glass-to-glass, the Watch page's player: ${summary(pageLatency)}`);
+    console.log(`    hls.js's latency estimate at the end ${pageHlsLatency ?? '?'} s; player ${pageState}; page errors: ${watchErrors.length ? watchErrors.join(', ') : 'none'}; stalls while measured: ${pageStalls}`);
+    console.log(`  glass-to-glass, bare hls.js (low-latency mode, maxLiveSyncPlaybackRate 1.5: the Watch page's settings before; same run): ${summary(latency)}`);
+    console.log(`    hls.js's latency estimate at the end ${hlsJsLatency.toFixed(2)} s; player errors: ${errors.length ? errors.join(', ') : 'none'}; stalls while measured: ${stalls}`);
     console.log(`  recorder CPU: ${(cpu.reduce((a, b) => a + b, 0) * 100).toFixed(1)}% of one core (recorder process ${(cpu[0]! * 100).toFixed(1)}%, FFmpeg ${(cpu.slice(1).reduce((a, b) => a + b, 0) * 100).toFixed(1)}%)`);
     console.log(`  playlist: PART-TARGET ${last.partTarget} s, TARGETDURATION ${last.targetDuration} s, ${last.serverControl['PART-HOLD-BACK']} s part hold-back;` +
       ` parts ${Math.min(...parts).toFixed(3)}-${Math.max(...parts).toFixed(3)} s (p50 ${percentile([...parts].sort((a, b) => a - b), 0.5).toFixed(3)}), segments ${Math.min(...segs).toFixed(2)}-${Math.max(...segs).toFixed(2)} s`);

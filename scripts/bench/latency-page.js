@@ -110,34 +110,57 @@
     video.requestVideoFrameCallback(onFrame);
   }
 
+  /** A <video> that measures the clock in every frame of `pc`'s track into `into`. */
+  function attach(pc, into) {
+    const video = document.createElement('video');
+    video.muted = true;
+    video.autoplay = true;
+    video.playsInline = true;
+    document.body.append(video);
+    pc.addEventListener('track', (e) => {
+      video.srcObject = new MediaStream([e.track]);
+      video.play().catch(() => {});
+      measure(video, into);
+    });
+  }
+
+  /** A WHEP viewer of `url` (any node of a cluster: CORS is open) measuring into `into`. */
+  async function whepInto(url, into) {
+    const sfu = new RTCPeerConnection();
+    attach(sfu, into);
+    sfu.addTransceiver('video', { direction: 'recvonly' });
+    await sfu.setLocalDescription(await sfu.createOffer());
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: sfu.localDescription.sdp });
+    if (res.status !== 201) throw new Error('WHEP ' + res.status + ' ' + (await res.text()));
+    await sfu.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+  }
+
+  /** One more viewer in the same page (the same clock): window.edgeLatency. */
+  window.benchEdgeViewer = async (whepUrl) => {
+    window.edgeLatency = [];
+    await whepInto(whepUrl, window.edgeLatency);
+  };
+
   window.benchViewer = async (streamId, directOffer) => {
     window.sfuLatency = [];
     window.directLatency = [];
-    const attach = (pc, into) => {
-      const video = document.createElement('video');
-      video.muted = true;
-      video.autoplay = true;
-      video.playsInline = true;
-      document.body.append(video);
-      pc.addEventListener('track', (e) => {
-        video.srcObject = new MediaStream([e.track]);
-        video.play().catch(() => {});
-        measure(video, into);
-      });
-    };
-    const sfu = new RTCPeerConnection();
-    attach(sfu, window.sfuLatency);
-    sfu.addTransceiver('video', { direction: 'recvonly' });
-    await sfu.setLocalDescription(await sfu.createOffer());
-    const res = await fetch('/whep/' + streamId, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: sfu.localDescription.sdp });
-    if (res.status !== 201) throw new Error('WHEP ' + res.status + ' ' + (await res.text()));
-    await sfu.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+    await whepInto('/whep/' + streamId, window.sfuLatency);
     const direct = new RTCPeerConnection();
     attach(direct, window.directLatency);
     await direct.setRemoteDescription({ type: 'offer', sdp: directOffer });
     await direct.setLocalDescription(await direct.createAnswer());
     await gathered(direct);
     return direct.localDescription.sdp;
+  };
+
+  /** Measures the clock in an existing <video> (the Watch page's player): window.pageLatency, window.pageStalls. */
+  window.benchMeasureVideo = (selector) => {
+    window.pageLatency = [];
+    window.pageStalls = 0;
+    const video = document.querySelector(selector);
+    if (!video) throw new Error('no video ' + selector);
+    video.addEventListener('waiting', () => window.pageStalls++);
+    measure(video, window.pageLatency, 20000);
   };
 
   /** Plays `url` with hls.js (window.Hls) in low-latency mode: window.hlsLatency, window.hlsErrors. */

@@ -33,16 +33,16 @@ describe('LivePlaylist', () => {
     expect(parsed.preloadHint).toEqual({ type: 'PART', uri: 'rec/source-p32.m4s' });
     // Parts only for the last three target durations (6 s): six complete segments, plus the one in progress.
     expect(parsed.segments.filter((s) => s.parts.length > 0).map((s) => s.msn)).toEqual([4, 5, 6, 7, 8, 9]);
-    expect(text).toContain('#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=12,PART-HOLD-BACK=1.05,HOLD-BACK=6');
+    expect(text).toContain('#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=12,PART-HOLD-BACK=0.7,HOLD-BACK=6');
     expect(pl.position).toEqual({ msn: 10, part: 1 });
   });
 
-  it('holds players back by the configured number of parts, and still conforms at the minimum of two', () => {
-    const pl = new LivePlaylist({ uriPrefix: 'rec/', targetDurationSeconds: 2, partTargetSeconds: 0.35, dvrWindowSeconds: 7200, partHoldBackParts: 2, partUri: (n) => `source-p${n}.m4s` });
+  it('holds players back by the configured number of parts (the spec\'s minimum of two by default)', () => {
+    const pl = new LivePlaylist({ uriPrefix: 'rec/', targetDurationSeconds: 2, partTargetSeconds: 0.35, dvrWindowSeconds: 7200, partHoldBackParts: 3, partUri: (n) => `source-p${n}.m4s` });
     pl.init(0, 'source-init-0.mp4');
     feed(pl, 3, 1);
     const text = pl.render();
-    expect(text).toContain('PART-HOLD-BACK=0.7,');
+    expect(text).toContain('PART-HOLD-BACK=1.05,');
     expect(checkPlaylist(parsePlaylist(text), { live: true })).toEqual([]);
   });
 

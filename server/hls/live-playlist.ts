@@ -166,7 +166,7 @@ export class LivePlaylist {
     ];
     if (!this.ended) {
       out.push(
-        `#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=${num(this.skipUntilSeconds)},PART-HOLD-BACK=${num(o.partTargetSeconds * (o.partHoldBackParts ?? 3))},HOLD-BACK=${num(o.targetDurationSeconds * 3)}`,
+        `#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=${num(this.skipUntilSeconds)},PART-HOLD-BACK=${num(o.partTargetSeconds * (o.partHoldBackParts ?? 2))},HOLD-BACK=${num(o.targetDurationSeconds * 3)}`,
       );
     }
     out.push(`#EXT-X-PART-INF:PART-TARGET=${num(o.partTargetSeconds)}`);

@@ -59,7 +59,7 @@ it('plays LL-HLS by itself while WebRTC is full, says why, and returns to WebRTC
   const second = await openWatch();
   await second.page.waitForSelector('[data-testid="playback-mode"][data-mode="hls"]');
   await second.page.waitForSelector('[data-testid="overflow-notice"]');
-  expect(await second.page.getByTestId('overflow-notice').textContent()).toMatch(/High demand: watching with ~1.5 s delay/);
+  expect(await second.page.getByTestId('overflow-notice').textContent()).toMatch(/High demand: watching with ~1 s delay/);
   await second.page.waitForFunction(() => (document.querySelector<HTMLVideoElement>('[data-testid="hls-video"]')?.currentTime ?? 0) > 0.5);
   await second.page.screenshot({ path: 'test-results/overflow-hls.png' });
 

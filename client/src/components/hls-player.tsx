@@ -56,7 +56,7 @@ export function HlsPlayerView({ player }: { player: HlsPlayer }) {
           data-current={t.current.toFixed(2)}
         />
         {player.live ? (
-          <span class={`${styles.clock} ${t.atLive ? styles.live : ''}`} data-testid="hls-behind-live" data-seconds={(t.behindLive ?? 0).toFixed(1)}>
+          <span class={`${styles.clock} ${t.atLive ? styles.live : ''}`} data-testid="hls-behind-live" data-seconds={(t.behindLive ?? 0).toFixed(1)} data-latency={t.latency?.toFixed(2)}>
             {t.atLive ? 'LIVE' : `-${formatClock(t.behindLive ?? 0)}`}
           </span>
         ) : (

@@ -90,7 +90,7 @@ export function PlaybackOptions({ watch, streamId, status }: { watch: WatchModeM
         {watch.preferredHls.value && mode === 'hls' ? <span>Many viewers: playing over HLS.</span> : null}
         {watch.overflowed.value && mode === 'hls' ? (
           <span class={styles.notice} data-testid="overflow-notice">
-            High demand: watching with ~1.5 s delay. Low-latency playback comes back by itself when there is room.
+            High demand: watching with ~1 s delay. Low-latency playback comes back by itself when there is room.
           </span>
         ) : null}
         {watch.notice.value ? <span class={styles.notice}>{watch.notice.value}</span> : null}

@@ -46,14 +46,16 @@ function fakeHls(supported = true) {
   return { module: FakeHls as unknown as HlsModule, instances };
 }
 
-function fakeVideo(range: [number, number] = [40, 102]) {
+function fakeVideo(range: [number, number] = [40, 102], buffered: [number, number] = range) {
   const listeners = new Map<string, Array<() => void>>();
   const video = {
     currentTime: 0,
+    playbackRate: 1,
     duration: Infinity,
     paused: true,
     src: '',
     seekable: { length: 1, start: () => range[0], end: () => range[1] },
+    buffered: { length: 1, start: () => buffered[0], end: () => buffered[1] },
     play: vi.fn(async () => void (video.paused = false)),
     pause: vi.fn(() => void (video.paused = true)),
     canPlayType: () => '',
@@ -98,6 +100,30 @@ describe('HLS player', () => {
     player.close();
     expect(instance!.calls.at(-1)).toBe('destroy');
     expect(video.listenerCount()).toBe(0);
+  });
+
+  it('keeps the target latency itself: faster while behind with a buffer, normal speed at the target', async () => {
+    const hls = fakeHls();
+    const player = createHlsPlayer({ loadHls: async () => hls.module, url: 'u', live: true });
+    const video = fakeVideo([40, 102], [98, 101.6]);
+    await player.attach(video);
+    const instance = hls.instances[0]! as unknown as { latency: number; targetLatency: number; config: Record<string, unknown> };
+    // hls.js's own catch-up (which needs over a second of buffer) is off.
+    expect(instance.config.maxLiveSyncPlaybackRate).toBe(1);
+    await video.play();
+    video.currentTime = 100;
+    instance.latency = 1.35; // 0.3 s behind its 1.05 s target, 1.6 s buffered
+    video.emit('timeupdate');
+    expect(video.playbackRate).toBe(1.15);
+    expect(player.timeline.value.latency).toBe(1.35);
+    instance.latency = 1.06;
+    video.emit('timeupdate');
+    expect(video.playbackRate).toBe(1);
+    // Behind, but the buffer is almost empty: never a stall for latency's sake.
+    instance.latency = 1.4;
+    video.currentTime = 101.5;
+    video.emit('timeupdate');
+    expect(video.playbackRate).toBe(1);
   });
 
   it('retries fatal network errors, recovers media errors, and gives up with a message', async () => {

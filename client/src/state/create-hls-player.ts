@@ -1,5 +1,6 @@
 import { batch, signal } from '@preact/signals';
 import { backoffMs } from '../lib/retry.ts';
+import { bufferAhead, liveSyncRate } from '../lib/live-sync.ts';
 
 /**
  * The HLS player of the Watch page: LL-HLS of a live stream (with its DVR window) or a VOD,
@@ -30,11 +31,19 @@ export interface HlsModule {
   readonly ErrorTypes: { readonly NETWORK_ERROR: string; readonly MEDIA_ERROR: string };
 }
 
+interface TimeRangesLike {
+  readonly length: number;
+  start(i: number): number;
+  end(i: number): number;
+}
+
 /** The parts of HTMLVideoElement the player uses. */
 export interface MediaLike {
   currentTime: number;
+  playbackRate: number;
   readonly duration: number;
-  readonly seekable: { readonly length: number; start(i: number): number; end(i: number): number };
+  readonly seekable: TimeRangesLike;
+  readonly buffered: TimeRangesLike;
   readonly paused: boolean;
   src: string;
   play(): Promise<void>;
@@ -55,6 +64,8 @@ export interface HlsTimeline {
   behindLive: number | null;
   /** Playing at (or near) the live edge. */
   atLive: boolean;
+  /** Seconds behind the live edge as hls.js estimates it (null for a VOD or before it knows). */
+  latency: number | null;
 }
 
 export interface HlsPlayerDeps {
@@ -77,7 +88,7 @@ export function createHlsPlayer(deps: HlsPlayerDeps) {
   const maxRetries = deps.maxNetworkRetries ?? 5;
   const state = signal<HlsPlayerState>('idle');
   const error = signal<string | null>(null);
-  const timeline = signal<HlsTimeline>({ current: 0, start: 0, end: 0, behindLive: deps.live ? 0 : null, atLive: deps.live });
+  const timeline = signal<HlsTimeline>({ current: 0, start: 0, end: 0, behindLive: deps.live ? 0 : null, atLive: deps.live, latency: null });
 
   let media: MediaLike | null = null;
   let hls: HlsInstance | null = null;
@@ -99,12 +110,23 @@ export function createHlsPlayer(deps: HlsPlayerDeps) {
     }
     let behindLive: number | null = null;
     let atLive = false;
+    let latency: number | null = null;
     if (deps.live) {
       const sync = hls?.liveSyncPosition;
       behindLive = Math.max(0, (sync ?? end) - m.currentTime);
       atLive = behindLive < LIVE_SLACK_SECONDS;
+      latency = hls && hls.latency > 0 ? hls.latency : null;
+      keepLiveSync(m, latency);
     }
-    timeline.value = { current: m.currentTime, start, end, behindLive, atLive };
+    timeline.value = { current: m.currentTime, start, end, behindLive, atLive, latency };
+  }
+
+  /** Near the live edge: at the target latency (lib/live-sync.ts; hls.js's own catch-up is off). */
+  function keepLiveSync(m: MediaLike, latency: number | null): void {
+    const target = hls?.targetLatency;
+    if (latency === null || target === null || target === undefined || m.paused) return;
+    const rate = liveSyncRate({ latency, target, bufferAhead: bufferAhead(m.buffered, m.currentTime), liveWindow: LIVE_SLACK_SECONDS, rate: m.playbackRate });
+    if (rate !== m.playbackRate) m.playbackRate = rate;
   }
 
   function on(type: string, listener: () => void): void {
@@ -150,8 +172,9 @@ export function createHlsPlayer(deps: HlsPlayerDeps) {
     }
     const instance = new Hls({
       lowLatencyMode: deps.live,
-      // Drift back to the target latency by playing up to 1.5x after a stall.
-      maxLiveSyncPlaybackRate: deps.live ? 1.5 : 1,
+      // The player keeps the target latency itself (keepLiveSync): hls.js's catch-up needs
+      // more than a second of buffer, which a sub-second target never has.
+      maxLiveSyncPlaybackRate: 1,
       // The seek bar shows the whole DVR window as a growing range.
       liveDurationInfinity: true,
       backBufferLength: 60,
