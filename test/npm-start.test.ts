@@ -5,25 +5,14 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
+import { freeTcpPort } from './helpers/ports.ts';
 
 it('npm start builds the client and serves it on PGlite with no services, then drains on SIGTERM', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'glint-start-'));
-  const port = await freePort();
+  const port = await freeTcpPort();
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: join(dir, 'data'), CLIENT_DIR: join(dir, 'client') };
   for (const k of ['DATABASE_URL', 'REDIS_URL', 'GLINT_CONFIG', 'JWT_SECRET', 'STREAM_KEY_ENCRYPTION_KEY']) delete env[k];
   const child = spawn('npm', ['start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { StreamId } from '../../protocol/ids.ts';
 import { createStreamer } from '../helpers/http.ts';
-import { connect, createPublisherPeer, createViewerPeer, sendSynthetic, type ClientPeer } from '../helpers/ndc-peer.ts';
+import { connect, createPublisherPeer, nalViewer, sendSynthetic, type ClientPeer } from '../helpers/ndc-peer.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { uniquePrefix } from '../helpers/services.ts';
 import { until } from '../helpers/wait.ts';
@@ -38,19 +38,7 @@ afterAll(async () => {
 });
 
 /** A viewer on `server` that records the NAL type of every video packet it gets. */
-async function viewer(server: TestServer, streamId: string) {
-  const peer = await createViewerPeer();
-  peers.push(peer);
-  const nals: number[] = [];
-  peer.video!.onMessage((buf) => {
-    if (buf.length > 12 && (buf[1]! & 0x7f) === 102) nals.push(buf[12]! & 0x1f);
-  });
-  const res = await fetch(`${server.url}/whep/${streamId}`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: peer.offer });
-  expect(res.status, await res.clone().text()).toBe(201);
-  const location = res.headers.get('location')!;
-  await connect(peer, await res.text());
-  return { peer, nals, location };
-}
+const viewer = (server: TestServer, streamId: string) => nalViewer(server.url, streamId, peers);
 
 async function statsOf(server: TestServer) {
   const w = server.app.workers.get(0)!;

@@ -165,3 +165,22 @@ export function sendSynthetic(track: Track, options: { ssrc?: number; keyframeEv
   }, options.everyMs ?? 10);
   return sender;
 }
+
+/**
+ * A WHEP viewer of `baseUrl` that records the NAL unit type of every video packet it gets
+ * (5: IDR, 1: other slice): what a test checks to see a viewer start on a keyframe. Connected
+ * when it resolves; `peers` collects it for the test's cleanup.
+ */
+export async function nalViewer(baseUrl: string, streamId: string, peers: ClientPeer[]): Promise<{ peer: ClientPeer; nals: number[]; location: string }> {
+  const peer = await createViewerPeer();
+  peers.push(peer);
+  const nals: number[] = [];
+  peer.video!.onMessage((buf) => {
+    if (buf.length > 12 && (buf[1]! & 0x7f) === 102) nals.push(buf[12]! & 0x1f);
+  });
+  const res = await fetch(`${baseUrl}/whep/${streamId}`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: peer.offer });
+  const text = await res.text();
+  if (res.status !== 201) throw new Error(`WHEP answered ${res.status}: ${text}`);
+  await connect(peer, text);
+  return { peer, nals, location: res.headers.get('location')! };
+}

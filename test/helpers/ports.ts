@@ -1,4 +1,5 @@
 import { createSocket } from 'node:dgram';
+import { createServer } from 'node:net';
 import { randomInt } from 'node:crypto';
 
 /** A UDP port on 127.0.0.1 nobody holds right now (a random probe, so parallel test files rarely collide). */
@@ -13,4 +14,16 @@ export async function freeUdpPortBase(): Promise<number> {
     if (ok) return port;
   }
   throw new Error('no free UDP port found');
+}
+
+/** A TCP port on 127.0.0.1 nobody holds right now (the kernel's pick). */
+export async function freeTcpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
 }

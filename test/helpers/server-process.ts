@@ -9,8 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { freeUdpPortBase } from './ports.ts';
-import { freeTcpPort } from './redis-server.ts';
+import { freeTcpPort, freeUdpPortBase } from './ports.ts';
 
 export interface ServerProcess {
   url: string;

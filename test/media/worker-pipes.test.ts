@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { StreamId } from '../../protocol/ids.ts';
 import type { LiveStream } from '../../server/media/live-stream.ts';
 import { createStreamer } from '../helpers/http.ts';
-import { connect, createPublisherPeer, createViewerPeer, sendSynthetic, type ClientPeer } from '../helpers/ndc-peer.ts';
+import { connect, createPublisherPeer, nalViewer, sendSynthetic, type ClientPeer } from '../helpers/ndc-peer.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { until } from '../helpers/wait.ts';
 
@@ -27,20 +27,11 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** A viewer that records the NAL type of every video packet it gets. */
+/** A viewer that records the NAL type of every video packet it gets, and the worker it is on. */
 async function viewer(streamId: string) {
-  const peer = await createViewerPeer();
-  peers.push(peer);
-  const nals: number[] = [];
-  peer.video!.onMessage((buf) => {
-    if (buf.length > 12 && (buf[1]! & 0x7f) === 102) nals.push(buf[12]! & 0x1f);
-  });
-  const res = await fetch(`${server.url}/whep/${streamId}`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: peer.offer });
-  expect(res.status, await res.clone().text()).toBe(201);
-  const location = res.headers.get('location')!;
-  const session = server.app.media.session(location.split('/').pop()!, 'whep');
-  await connect(peer, await res.text());
-  return { peer, nals, location, worker: session.transport.router.worker.index };
+  const v = await nalViewer(server.url, streamId, peers);
+  const session = server.app.media.session(v.location.split('/').pop()!, 'whep');
+  return { ...v, worker: session.transport.router.worker.index };
 }
 
 /**

@@ -35,6 +35,21 @@ function connect(t: ReturnType<typeof setup>) {
   pc.setState('connected');
 }
 
+/** A player playing a live stream, its event stream open. */
+async function playingWithEvents() {
+  const t = setup({ initialStatus: 'live' });
+  t.player.start();
+  t.sources.last.open();
+  await settle();
+  connect(t);
+  return t;
+}
+
+/** The browser's figures of the current connection: `frames` decoded by `at` ms. */
+function decoded(t: ReturnType<typeof setup>, frames: number, at: number): void {
+  t.peers.last.stats.set('in-video', { type: 'inbound-rtp', kind: 'video', framesDecoded: frames, bytesReceived: frames * 33, timestamp: at });
+}
+
 beforeEach(() => {
   vi.useFakeTimers();
 });
@@ -219,11 +234,7 @@ describe('player', () => {
   });
 
   it('replaces a connection that stays disconnected for 3 s', async () => {
-    const t = setup({ initialStatus: 'live' });
-    t.player.start();
-    t.sources.last.open();
-    await settle();
-    connect(t);
+    const t = await playingWithEvents();
     t.peers.last.setState('disconnected');
     await vi.advanceTimersByTimeAsync(2_999);
     expect(t.player.state.value).toBe('playing');
@@ -235,11 +246,7 @@ describe('player', () => {
   });
 
   it('replaces a disconnected connection at once when the event stream dropped too (the node is gone)', async () => {
-    const t = setup({ initialStatus: 'live' });
-    t.player.start();
-    t.sources.last.open();
-    await settle();
-    connect(t);
+    const t = await playingWithEvents();
     t.sources.last.fail();
     t.peers.last.setState('disconnected');
     expect(t.player.state.value).toBe('reconnecting');
@@ -249,15 +256,10 @@ describe('player', () => {
   });
 
   it('replaces a connection whose frames stopped while the event stream is down', async () => {
-    const t = setup({ initialStatus: 'live' });
-    t.player.start();
-    t.sources.last.open();
-    await settle();
-    connect(t);
-    const pc = t.peers.last;
-    pc.stats.set('in-video', { type: 'inbound-rtp', kind: 'video', framesDecoded: 30, bytesReceived: 1000, timestamp: 1000 });
+    const t = await playingWithEvents();
+    decoded(t, 30, 1000);
     await vi.advanceTimersByTimeAsync(1_000);
-    pc.stats.set('in-video', { type: 'inbound-rtp', kind: 'video', framesDecoded: 60, bytesReceived: 2000, timestamp: 2000 });
+    decoded(t, 60, 2000);
     await vi.advanceTimersByTimeAsync(1_000);
     expect(t.player.state.value).toBe('playing');
     // The event stream drops; frames stop: checked at once, replaced at once (a balancer sends
@@ -270,13 +272,8 @@ describe('player', () => {
   });
 
   it('keeps a connection whose frames stopped while the event stream is up (the publisher is away)', async () => {
-    const t = setup({ initialStatus: 'live' });
-    t.player.start();
-    t.sources.last.open();
-    await settle();
-    connect(t);
-    const pc = t.peers.last;
-    pc.stats.set('in-video', { type: 'inbound-rtp', kind: 'video', framesDecoded: 30, bytesReceived: 1000, timestamp: 1000 });
+    const t = await playingWithEvents();
+    decoded(t, 30, 1000);
     await vi.advanceTimersByTimeAsync(3_000);
     expect(t.peers.created).toHaveLength(1);
   });
