@@ -4,7 +4,8 @@
  * viewers read every packet (loss by sequence gaps, delay from the send time carried in the
  * payload); every fourth viewer counts its packets (receiving costs the load process more
  * than forwarding costs the worker; a sample keeps the load generator from being the limit).
- * The publisher pauses while viewers join. Talks to the parent over IPC.
+ * The publisher pauses while viewers join. Talks to the parent over IPC. With
+ * BENCH_VIEWER_URLS (nodes of a cluster) viewer i joins node i mod n, probes included.
  */
 import { connect, createPublisherPeer, createViewerPeer, SyntheticH264, type ClientPeer } from '../../test/helpers/ndc-peer.ts';
 
@@ -15,10 +16,13 @@ const streamKey = process.env.BENCH_KEY!;
 const streamId = process.env.BENCH_STREAM!;
 const pps = Number(process.env.BENCH_PPS ?? 157);
 const PROBES = 8;
+/** Where viewers join: the publisher's node, or every node of a cluster in turn. */
+const viewerBases = (process.env.BENCH_VIEWER_URLS ?? base).split(',');
 
 interface Probe {
-  /** Its WHEP session URL (the parent finds the worker it is on). */
+  /** Its WHEP session URL (the parent finds the worker it is on), and the node it joined. */
   location: string;
+  base: string;
   packets: number;
   lost: number;
   lastSeq: number;
@@ -33,8 +37,8 @@ const probes: Probe[] = [];
 let sent = 0;
 let paused = false;
 
-async function post(path: string, sdp: string, headers: Record<string, string> = {}): Promise<{ answer: string; location: string }> {
-  const res = await fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/sdp', ...headers }, body: sdp });
+async function post(path: string, sdp: string, headers: Record<string, string> = {}, to = base): Promise<{ answer: string; location: string }> {
+  const res = await fetch(to + path, { method: 'POST', headers: { 'content-type': 'application/sdp', ...headers }, body: sdp });
   const text = await res.text();
   if (res.status !== 201) throw new Error(`${path} answered ${res.status}: ${text}`);
   return { answer: text, location: res.headers.get('location') ?? '' };
@@ -43,10 +47,11 @@ async function post(path: string, sdp: string, headers: Record<string, string> =
 async function addViewer(): Promise<void> {
   const v = await createViewerPeer({ name: `v${viewers.length}` });
   const index = counts.push(0) - 1;
+  const to = viewerBases[index % viewerBases.length]!;
   gaps.push(0);
   let probe: Probe | undefined;
   if (probes.length < PROBES) {
-    const pr: Probe = { location: '', packets: 0, lost: 0, lastSeq: -1, delays: [] };
+    const pr: Probe = { location: '', base: to, packets: 0, lost: 0, lastSeq: -1, delays: [] };
     probes.push(pr);
     probe = pr;
     v.video!.onMessage((buf) => {
@@ -79,7 +84,7 @@ async function addViewer(): Promise<void> {
   } else {
     counts[index] = -1; // not observed
   }
-  const { answer, location } = await post(`/whep/${streamId}`, v.offer);
+  const { answer, location } = await post(`/whep/${streamId}`, v.offer, {}, to);
   if (probe) probe.location = location;
   await connect(v, answer);
   viewers.push(v);
@@ -144,7 +149,7 @@ async function main(): Promise<void> {
         probePackets: probes.reduce((a, p) => a + p.packets, 0),
         delayP50: delays[Math.floor(delays.length * 0.5)] ?? NaN,
         delayP95: delays[Math.floor(delays.length * 0.95)] ?? NaN,
-        probes: probes.map((p) => ({ location: p.location, delays: p.delays })),
+        probes: probes.map((p) => ({ location: p.location, base: p.base, delays: p.delays })),
       });
     } else if (m.cmd === 'exit') {
       for (const v of viewers) v.close();

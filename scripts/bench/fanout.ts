@@ -12,7 +12,10 @@
  * With BENCH_WORKERS=2 (`npm run bench:cascade`) the stream spreads over the node's workers
  * through pipes: each step also prints every worker's share (viewers, pipes, CPU), forwarded
  * packets per CPU-second of all Glint processes together (server and workers), and the delay
- * of probes on the origin worker next to probes behind a pipe.
+ * of probes on the origin worker next to probes behind a pipe. With BENCH_NODES=3 (the
+ * default of bench:cascade) it then does the same over 3 nodes on this machine, and measures
+ * what a pipe to another node costs its origin next to a direct viewer (cascade-nodes.ts;
+ * BENCH_PART=pipes runs only that, BENCH_PIPES=50 how many).
  */
 import { fork } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
@@ -22,24 +25,16 @@ import type { WorkerStats } from '../../protocol/sfu.ts';
 import type { WorkerHandle } from '../../server/sfu/worker-pool.ts';
 import { startTestServer } from '../../test/helpers/server.ts';
 import { ask, startLoad } from './load-process.ts';
+// The worker's next pushed figures (they come every second; a busy worker's come late, stamped when taken).
+import { fanoutNodes, nextStats, pipeCost } from './cascade-nodes.ts';
 
 const TSX = import.meta.resolve('tsx');
 
 const steps = (process.env.BENCH_STEPS ?? '50,100,200,300,400,500,600').split(',').map(Number);
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const workersWanted = Number(process.env.BENCH_WORKERS ?? 1);
+const nodesWanted = Number(process.env.BENCH_NODES ?? 1);
 
-/** The worker's next pushed figures (they come every second; a busy worker's come late, stamped when taken). */
-function nextStats(worker: WorkerHandle, timeoutMs = 60_000): Promise<WorkerStats> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => (off(), reject(new Error(`no stats from the worker within ${timeoutMs} ms`))), timeoutMs);
-    const off = worker.channel.on('stats', (s) => {
-      clearTimeout(timer);
-      off();
-      resolve(s);
-    });
-  });
-}
 
 function loadAverage(): string {
   return loadavg().map((l) => l.toFixed(2)).join(' ');
@@ -76,7 +71,13 @@ async function main(): Promise<void> {
   const base = await baseline();
   console.log(`baseline: one bare node-datachannel peer sends ${Math.round(base.pps)} RTP packets per CPU-second (${base.usPerPacket.toFixed(1)} µs each, ${base.packets} packets of 1200 B)`);
   // Cascade: the single-worker figures first, in the same run, for comparison.
-  for (const n of workersWanted > 1 ? [1, workersWanted] : [1]) await fanout(n, base);
+  // BENCH_PART=pipes: only what a pipe between nodes costs (the last part).
+  const onlyPipes = process.env.BENCH_PART === 'pipes';
+  if (!onlyPipes) for (const n of workersWanted > 1 ? [1, workersWanted] : [1]) await fanout(n, base);
+  if (nodesWanted > 1) {
+    if (!onlyPipes) await fanoutNodes(nodesWanted, steps, seconds, base);
+    await pipeCost(Number(process.env.BENCH_PIPES ?? 50), seconds);
+  }
   // Again at the end: a machine that got busier (or quieter) meanwhile shows here.
   const after = await baseline();
   console.log(`baseline again: ${Math.round(after.pps)} packets per CPU-second (${after.usPerPacket.toFixed(1)} µs each); load average ${loadAverage()}`);

@@ -135,7 +135,7 @@
     await sfu.setRemoteDescription({ type: 'answer', sdp: await res.text() });
   }
 
-  /** One more viewer in the same page (the same clock): window.edgeLatency. */
+  /** A viewer of another node (its page comes from that node; one browser, one clock): window.edgeLatency. */
   window.benchEdgeViewer = async (whepUrl) => {
     window.edgeLatency = [];
     await whepInto(whepUrl, window.edgeLatency);

@@ -60,7 +60,6 @@ export class Cluster {
   private reachable = true;
   private readonly startedAt = Date.now();
   private readonly goneListeners = new Set<(id: NodeId) => void>();
-  private readonly lostListeners = new Set<(streamId: StreamId, holder: StreamOrigin) => void>();
   private readonly secretName: string;
 
   constructor(private readonly o: ClusterOptions) {
@@ -112,12 +111,6 @@ export class Cluster {
     return () => this.goneListeners.delete(listener);
   }
 
-  /** Another node took over a stream this node announced (it published there meanwhile). */
-  onStreamLost(listener: (streamId: StreamId, holder: StreamOrigin) => void): () => void {
-    this.lostListeners.add(listener);
-    return () => this.lostListeners.delete(listener);
-  }
-
   /**
    * This node is the origin of a stream (or its tracks or status changed): written now and on
    * every heartbeat. Answers who holds it: another node when it was there first (and lives).
@@ -151,10 +144,6 @@ export class Cluster {
   /** A live node's entry (undefined when it is gone). 503 when the directory is away. */
   node(id: NodeId): Promise<NodeEntry | undefined> {
     return this.directoryCall(() => this.o.directory.node(id));
-  }
-
-  nodes(): Promise<NodeEntry[]> {
-    return this.directoryCall(() => this.o.directory.nodes());
   }
 
   /** Asks the origin node for a pipe to this node: our offer, its answer. */
@@ -226,9 +215,10 @@ export class Cluster {
         origin.hls = this.o.recorded(streamId);
         const holder = await d.claimStream(origin, this.o.ttlMs);
         if (holder.node !== this.id && this.owned.get(streamId) === origin) {
+          // Two encoders published it on two nodes while the directory was away: the first
+          // claim stands; viewers of other nodes are sent there.
           this.owned.delete(streamId);
-          this.o.log.warn({ streamId, holder: holder.node }, 'another node took over a stream published here');
-          for (const l of this.lostListeners) l(streamId, holder);
+          this.o.log.warn({ streamId, holder: holder.node }, 'another node holds a stream published here too: its viewers on other nodes watch that one');
         }
       }
       const now = new Set((await d.nodes()).map((n) => n.id));
