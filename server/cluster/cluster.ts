@@ -11,7 +11,7 @@
 import type { NodeEntry, PipeAnswer, PipeRequest, StreamOrigin } from '../../protocol/cluster.ts';
 import type { ErrorBody } from '../../protocol/errors.ts';
 import type { NodeId, StreamId } from '../../protocol/ids.ts';
-import { AppError, UnavailableError } from '../errors.ts';
+import { AppError, ConflictError, UnavailableError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { ClusterAuth, secretId, signRequest } from './cluster-auth.ts';
 import type { ClusterDirectory } from './directory.ts';
@@ -153,6 +153,15 @@ export class Cluster {
     const reply = await this.request<PipeAnswer | ErrorBody>(node, 'POST', `/internal/streams/${origin.streamId}/pipes`, body);
     if (reply.status === 201) return reply.body as PipeAnswer;
     throw remoteError(reply as NodeReply<ErrorBody>, node.id);
+  }
+
+  /** Asks the origin, which lost the stream's encoder, to let the stream go to this node (its encoder is here now). */
+  async requestHandOver(origin: StreamOrigin): Promise<void> {
+    const node = await this.liveNode(origin.node);
+    const reply = await this.request<ErrorBody>(node, 'POST', `/internal/streams/${origin.streamId}/hand-over`);
+    if (reply.status === 204) return;
+    if (reply.body?.error?.code === 'STREAM_ALREADY_PUBLISHING') throw new ConflictError('STREAM_ALREADY_PUBLISHING', `Another encoder is publishing this stream through node ${origin.node} right now.`);
+    throw remoteError(reply, node.id);
   }
 
   /** Tells the origin a pipe is no longer wanted (best effort: it also notices the peer leave). */

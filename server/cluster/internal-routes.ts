@@ -29,6 +29,13 @@ export function registerInternalRoutes(router: HttpRouter, d: { cluster: Cluster
     return { status: 204 };
   });
 
+  // The stream's encoder, lost here, came back through the calling node: the stream moves there.
+  router.post('/internal/streams/:id/hand-over', async (ctx) => {
+    await d.cluster.auth.verify(ctx);
+    await d.media.handOver(ctx.params.id!);
+    return { status: 204 };
+  });
+
   // HLS of recordings made here, for a node whose viewer asked it (see hls/hls-relay.ts):
   // answered from this node's files and live playlists, never passed on again.
   router.get('/internal/hls/:streamId/:name', async (ctx) => {

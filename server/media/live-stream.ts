@@ -20,7 +20,7 @@ import type { StreamOrigin } from '../../protocol/cluster.ts';
 import type { NodeId, PeerId, StreamId, TransportId } from '../../protocol/ids.ts';
 import type { ProducerInfo, TransportCloseReason } from '../../protocol/sfu.ts';
 import type { Cluster } from '../cluster/cluster.ts';
-import { UnavailableError } from '../errors.ts';
+import { ConflictError, UnavailableError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { StreamService } from '../streams/stream-service.ts';
 import type { PipeTransportHandle, RouterHandle, WebRtcTransportHandle, WorkerHandle } from '../sfu/worker-handle.ts';
@@ -576,6 +576,23 @@ export class LiveStream {
   /** The origin closed this edge's pipe (its worker died, the stream ended or changed codec). */
   pipeClosedByOrigin(pipeId: string, reason: string): void {
     if (this.upstream?.carries(pipeId)) this.upstream.lost(`closed on the origin: ${reason}`);
+  }
+
+  /**
+   * Queued: the stream's encoder, lost here, came back through another node: this node lets
+   * the stream go without ending it (no status change: the new origin marks it live), its
+   * viewers and pipes reconnect to wherever the directory says next.
+   */
+  async handOver(): Promise<void> {
+    if (!this.onAir || this.isEdge) return;
+    if (this.publisher?.connected) throw new ConflictError('STREAM_ALREADY_PUBLISHING', 'The encoder of this stream is connected to this node again.');
+    this.clearGrace();
+    this.onAir = undefined;
+    const hadMedia = !!this.router;
+    await this.dropRouter();
+    await this.d.cluster.withdraw(this.id);
+    if (hadMedia) this.d.events.emit(this.id, { type: 'inactive' });
+    this.log.info('the encoder came back through another node: the stream moved there');
   }
 
   /** Queued: a publisher reached this edge node: it is the origin from now on (the old one's node is gone). */

@@ -63,6 +63,7 @@ export class MediaService {
   /** Unconnected viewer sessions per worker, oldest first. */
   private readonly pendingByWorker = new Map<WorkerHandle, Set<Session>>();
   private readonly publishListeners = new Set<(streamId: StreamId) => void>();
+  private readonly handOverListeners = new Set<(streamId: StreamId) => void>();
   private readonly log: Logger;
   private subscription: Subscription | undefined;
   private forgetNodeGone: (() => void) | undefined;
@@ -194,6 +195,23 @@ export class MediaService {
     );
     this.log.info({ streamId: live.id, pipe: session.id, node, worker: session.transport.router.worker.index }, 'pipe to another node opened');
     return { session, answer };
+  }
+
+  /**
+   * Another node took this stream's encoder, which this node lost (it is `reconnecting` here):
+   * the stream moves there without going offline. 409 when the encoder is back here.
+   */
+  async handOver(streamId: string): Promise<void> {
+    const live = this.streams.get(streamId as StreamId);
+    if (!live?.onAir) return;
+    await live.run(() => live.handOver());
+    for (const l of this.handOverListeners) l(live.id);
+  }
+
+  /** A stream published here moved to another node (its recording ends here; the new origin records). */
+  onHandOver(listener: (streamId: StreamId) => void): () => void {
+    this.handOverListeners.add(listener);
+    return () => this.handOverListeners.delete(listener);
   }
 
   /** The edge that asked for a pipe no longer wants it. */
@@ -347,13 +365,22 @@ export class MediaService {
     return live;
   }
 
-  /** A second encoder on another node of the cluster gets the same conflict as one on this node. */
+  /**
+   * A second encoder on another node of the cluster gets the same conflict as one on this node.
+   * The stream's own encoder coming back through this node (the origin lost it: `reconnecting`)
+   * takes the stream over: the origin lets it go without ending it.
+   */
   private async refuseIfPublishedElsewhere(id: StreamId): Promise<void> {
     // The directory away: publish here; this node's heartbeat claims the stream when it is back.
     const origin = await this.o.cluster.originOf(id).catch(() => undefined);
     if (!origin || origin.node === this.o.cluster.id) return;
     const node = await this.o.cluster.node(origin.node).catch(() => undefined);
     if (!node) return; // its node is gone: this node takes the stream over
+    if (origin.status === 'reconnecting') {
+      await this.o.cluster.requestHandOver(origin);
+      this.log.info({ streamId: id, from: origin.node }, 'the encoder came back through this node: the stream moved here');
+      return;
+    }
     throw new ConflictError('STREAM_ALREADY_PUBLISHING', `Another encoder is publishing this stream through node ${origin.node} right now. Stop it first, or rotate the stream key.`);
   }
 

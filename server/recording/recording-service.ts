@@ -109,6 +109,10 @@ export class RecordingService {
     // A recording starts with the publish (FFmpeg is ready before the first packet), follows
     // the stream to a new router, and ends when the stream goes offline.
     this.unsubscribe = [
+      // The stream moved to another node (its encoder reconnected there): that node records on.
+      o.media.onHandOver((streamId) => {
+        if (!this.closed && this.enabled) this.serially(streamId, () => this.stop(streamId));
+      }),
       o.media.onPublish((streamId) => {
         if (!this.closed && this.enabled) this.serially(streamId, () => this.onActive(streamId));
       }),

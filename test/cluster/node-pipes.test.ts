@@ -3,7 +3,8 @@
  * Redis. A publisher on node A; viewers on node B get its video through one pipe from A
  * (DTLS-SRTP between the two nodes' workers), whatever their number; B's viewers start on a
  * keyframe from B's own cache; a second encoder on B gets the same conflict as on A; the pipe
- * closes after B's last viewer left. Real sfu-worker processes on loopback.
+ * closes after B's last viewer left; the encoder, lost on A, coming back through B takes the
+ * stream there without it going offline. Real sfu-worker processes on loopback.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -25,6 +26,8 @@ beforeAll(async () => {
     auth: { jwtSecret: randomBytes(32).toString('base64url') },
     streams: { keyEncryptionKey: randomBytes(32).toString('base64') },
     cluster: { secret: randomBytes(32).toString('base64url'), heartbeatSeconds: 0.5, nodeTtlSeconds: 2 },
+    // A publisher that stops sending is lost after 2 s (its stream is then reconnecting).
+    rtc: { publisherIdleTimeoutSeconds: 2, reconnectGraceSeconds: 30 },
   };
   a = await startTestServer({ db: 'postgres', redis: true, config: { ...shared, cluster: { ...shared.cluster, nodeId: 'node-a' } } });
   b = await startTestServer({ databaseUrl: a.databaseUrl, redis: true, config: { ...shared, cluster: { ...shared.cluster, nodeId: 'node-b' } } });
@@ -46,8 +49,10 @@ async function statsOf(server: TestServer) {
   return until('fresh worker figures', () => (w.stats && w.stats.sampledAt > before ? w.stats : undefined), 5_000, 50);
 }
 
+let streamer: Awaited<ReturnType<typeof createStreamer>>;
+
 it('serves viewers on another node through one pipe from the origin node', async () => {
-  const streamer = await createStreamer(a.url, 'pipes_streamer', 'across nodes');
+  streamer = await createStreamer(a.url, 'pipes_streamer', 'across nodes');
   const pub = await createPublisherPeer({ audio: false });
   peers.push(pub);
   const res = await fetch(`${a.url}/whip`, { method: 'POST', headers: { 'content-type': 'application/sdp', authorization: `Bearer ${streamer.streamKey}` }, body: pub.offer });
@@ -83,4 +88,37 @@ it('serves viewers on another node through one pipe from the origin node', async
   for (const v of [first, second]) expect((await fetch(`${b.url}${v.location}`, { method: 'DELETE' })).status).toBe(200);
   await until('the pipe closed on the origin', async () => ((await statsOf(a)).pipesOut === 0 ? true : undefined), 15_000, 200);
   expect(a.app.media.sessionCounts().pipe).toBe(0);
+});
+
+it('moves a stream to the node its lost encoder comes back through, without it going offline', async () => {
+  const streamId = streamer.streamId as StreamId;
+  const watcher = await viewer(b, streamer.streamId);
+  await until('video through the pipe', () => (watcher.nals.length > 20 ? true : undefined), 10_000);
+  const events: string[] = [];
+  const off = b.app.media.events.subscribe(streamId, (e) => events.push(e.type));
+  const status = async () => (await (await fetch(`${b.url}/streams/${streamId}`)).json()).stream.status as string;
+  try {
+    // The encoder's network goes away: A waits for it (reconnecting).
+    sender!.stop();
+    await until('the stream to be reconnecting', async () => ((await status()) === 'reconnecting' ? true : undefined), 10_000, 100);
+    await until('the directory to say so', async () => ((await b.app.cluster.originOf(streamId))?.status === 'reconnecting' ? true : undefined), 5_000, 100);
+    // It comes back through B: B takes the stream, A lets it go.
+    const back = await createPublisherPeer({ audio: false });
+    peers.push(back);
+    const res = await fetch(`${b.url}/whip`, { method: 'POST', headers: { 'content-type': 'application/sdp', authorization: `Bearer ${streamer.streamKey}` }, body: back.offer });
+    expect(res.status, await res.clone().text()).toBe(201);
+    await connect(back, await res.text());
+    sender = sendSynthetic(back.video!, { keyframeEvery: 50 });
+    await until('the stream live again', async () => ((await status()) === 'live' ? true : undefined), 10_000, 100);
+    // B's viewer kept its session and gets the video from B's own router now.
+    const before = watcher.nals.length;
+    await until('video again on the same session', () => (watcher.nals.length > before + 20 ? true : undefined), 10_000);
+    expect((await b.app.cluster.originOf(streamId))?.node).toBe('node-b');
+    expect(a.app.media.routerOf(streamId)).toBeUndefined();
+    expect(b.app.media.routerOf(streamId)).toBeDefined();
+    expect(events).not.toContain('offline');
+    expect((await statsOf(b)).pipesIn).toBe(0);
+  } finally {
+    off();
+  }
 });
