@@ -80,7 +80,8 @@ export class Cluster {
    * to join a directory that has other nodes: they could never talk to it.
    */
   async start(): Promise<void> {
-    const others = (await this.o.directory.nodes()).filter((n) => n.id !== this.id);
+    const listed = await this.o.directory.nodes();
+    const others = listed.filter((n) => n.id !== this.id);
     if (others.length > 0 && this.o.secretGenerated) {
       throw new Error(`CLUSTER_SECRET is not set, and this node would join ${others.length} other node(s) (${others.map((n) => n.id).join(', ')}): give every node of the cluster the same CLUSTER_SECRET`);
     }
@@ -88,7 +89,8 @@ export class Cluster {
     if (mismatched.length > 0) {
       this.o.log.error({ nodes: mismatched.map((n) => n.id) }, 'these nodes have another CLUSTER_SECRET: pipes and HLS between them and this node will be refused');
     }
-    if (others.some((n) => n.id === this.id)) this.o.log.warn({ nodeId: this.id }, 'another live node has the same NODE_ID');
+    // Its own entry from before a quick restart has its URL; another URL is another node.
+    if (listed.some((n) => n.id === this.id && n.url !== this.o.url())) this.o.log.warn({ nodeId: this.id }, 'another live node (or this one before a restart, on another URL) has the same NODE_ID');
     await this.heartbeat();
     this.timer = setInterval(() => void this.heartbeat(), this.o.heartbeatMs);
     this.timer.unref();
@@ -115,13 +117,13 @@ export class Cluster {
    * This node is the origin of a stream (or its tracks or status changed): written now and on
    * every heartbeat. Answers who holds it: another node when it was there first (and lives).
    */
-  async announce(origin: Omit<StreamOrigin, 'node' | 'hls'>, force = false): Promise<StreamOrigin | undefined> {
+  async announce(origin: Omit<StreamOrigin, 'node' | 'hls'>): Promise<StreamOrigin | undefined> {
     const mine: StreamOrigin = { ...origin, node: this.id, hls: this.o.recorded(origin.streamId) };
     // Kept even when the directory is away: the next heartbeat claims it.
     this.owned.set(origin.streamId, mine);
     let holder: StreamOrigin;
     try {
-      holder = await this.o.directory.claimStream(mine, this.o.ttlMs, force);
+      holder = await this.o.directory.claimStream(mine, this.o.ttlMs);
     } catch (err) {
       this.o.log.warn({ err: (err as Error).message, streamId: origin.streamId }, 'cannot announce a stream in the cluster directory now (the next heartbeat will)');
       return undefined;
