@@ -58,10 +58,11 @@ it('plays WebRTC first, HLS by default above the viewer limit, seeks in the DVR 
   const first = await openWatch();
   await first.waitForSelector('[data-testid="playback-mode"][data-mode="webrtc"]');
   await first.waitForSelector('[data-testid="player"][data-state="playing"]');
-  expect(server.app.media.viewerCount(streamId as StreamId)).toBe(1);
+  // The browser can see its connection up a moment before the SFU reports its end of it.
+  await until('the server to count the WebRTC viewer', () => server.app.media.viewerCount(streamId as StreamId) === 1);
 
   // One WebRTC viewer = the limit: the next viewer starts on LL-HLS, without a WebRTC session.
-  await until('a few seconds of DVR', async () => (await (await fetch(`${server.url}/hls/${streamId}/index.m3u8`)).text()).split('#EXTINF').length > 5);
+  await until('a few seconds of DVR', segmentsRecorded(5));
   const second = await openWatch();
   await second.waitForSelector('[data-testid="playback-mode"][data-mode="hls"]');
   await expect(second.getByText('Many viewers: playing over HLS.').isVisible()).resolves.toBe(true);
@@ -90,6 +91,7 @@ it('plays WebRTC first, HLS by default above the viewer limit, seeks in the DVR 
 }, 90_000);
 
 it('lists the broadcast after Stop and plays it from start to end', async () => {
+  await until('a few seconds recorded', segmentsRecorded(5)); // also when the test above ended early
   const stop = await fetch(`${server.url}/streams/${streamId}/stop`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
   expect(stop.status).toBe(200);
   const page = await openWatch();
@@ -104,6 +106,11 @@ it('lists the broadcast after Stop and plays it from start to end', async () => 
   expect(at).toBeGreaterThan(duration - 0.5);
   expect(problems).toEqual([]);
 }, 60_000);
+
+/** True once the live playlist holds at least `n` segments. */
+function segmentsRecorded(n: number): () => Promise<boolean> {
+  return async () => (await (await fetch(`${server.url}/hls/${streamId}/index.m3u8`)).text()).split('#EXTINF').length > n;
+}
 
 async function until(what: string, check: () => Promise<boolean> | boolean, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;
