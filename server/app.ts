@@ -39,6 +39,7 @@ import { ensureDtlsCertificate } from './sfu/certificate.ts';
 import { registerSfuMetrics } from './sfu/sfu-metrics.ts';
 import { MediaService } from './media/media-service.ts';
 import { StreamControl } from './media/stream-control.ts';
+import { IceServers } from './media/ice-servers.ts';
 import { registerWhipRoutes } from './whip/whip-routes.ts';
 import { registerWhepRoutes } from './whep/whep-routes.ts';
 import { resolve as resolvePath } from 'node:path';
@@ -259,9 +260,10 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   registerAuthRoutes(http.router, auth, streams);
   registerStreamRoutes(http.router, auth, streams, streamControl);
   registerChatRoutes(http.router, { auth, streams, repo: chatRepo, chat, channels });
-  registerWhipRoutes(http.router, media, config.rtc.iceServers);
+  const iceServers = new IceServers(config.rtc.iceServers, config.turn);
+  registerWhipRoutes(http.router, media, iceServers);
   registerWhepRoutes(http.router, media, streams, {
-    iceServers: config.rtc.iceServers,
+    iceServers,
     maxEventStreamsPerIp: config.http.maxEventStreamsPerIp,
     audience: (id) => chatHub.counts(id).webrtc,
   });

@@ -95,6 +95,14 @@ const ConfigSchema = z.strictObject({
     /** Offered to browsers and encoders as Link: rel="ice-server" (STUN/TURN). */
     iceServers: z.array(z.strictObject({ urls: z.string().regex(/^(stun|stuns|turn|turns):/, 'must be a stun: or turn: URL'), username: z.string().optional(), credential: z.string().optional() })),
   }),
+  turn: z.strictObject({
+    /** TURN servers offered with credentials minted per answer (TURN REST API); [] = none. */
+    urls: z.array(z.string().regex(/^turns?:[^\s<>"]+$/, 'must be a turn: or turns: URL')),
+    /** coturn's `static-auth-secret`: signs the credentials. */
+    secret: z.union([z.literal(''), z.string().min(16, 'must be at least 16 characters')]),
+    /** How long minted credentials stay valid; must outlast the longest session (coturn checks them on every refresh). */
+    ttlSeconds: z.number().int().min(60),
+  }),
   recording: z.strictObject({
     /** Record every live stream into LL-HLS, DVR and VOD (needs FFmpeg). */
     enabled: z.boolean(),
@@ -189,6 +197,7 @@ export const DEFAULTS: Config = {
     maxPublishBitrate: 4_000_000,
     iceServers: [],
   },
+  turn: { urls: [], secret: '', ttlSeconds: 86_400 },
   recording: {
     enabled: true,
     ffmpegPath: '',
@@ -265,6 +274,9 @@ export const ENV_VARS: ReadonlyArray<{ env: string; path: string; kind: EnvKind 
   { env: 'RTC_MAX_PENDING_VIEWERS_PER_WORKER', path: 'rtc.maxPendingViewersPerWorker', kind: 'int' },
   { env: 'RTC_MAX_PUBLISH_BITRATE', path: 'rtc.maxPublishBitrate', kind: 'int' },
   { env: 'RTC_ICE_SERVERS', path: 'rtc.iceServers', kind: 'json' },
+  { env: 'TURN_URLS', path: 'turn.urls', kind: 'list' },
+  { env: 'TURN_SECRET', path: 'turn.secret', kind: 'string' },
+  { env: 'TURN_TTL_SECONDS', path: 'turn.ttlSeconds', kind: 'int' },
   { env: 'RECORDING_ENABLED', path: 'recording.enabled', kind: 'bool' },
   { env: 'FFMPEG_PATH', path: 'recording.ffmpegPath', kind: 'string' },
   { env: 'RECORDING_SEGMENT_SECONDS', path: 'recording.segmentSeconds', kind: 'float' },
@@ -383,6 +395,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
   config.cluster.nodeUrl = config.cluster.nodeUrl.replace(/\/+$/, '');
   if (config.cluster.nodeTtlSeconds < config.cluster.heartbeatSeconds * 2) {
     throw new ConfigError(`invalid configuration:\n  cluster.nodeTtlSeconds: must be at least twice cluster.heartbeatSeconds (${config.cluster.heartbeatSeconds} s), or one late heartbeat drops a live node`);
+  }
+  if (config.turn.urls.length > 0 && !config.turn.secret) {
+    throw new ConfigError('invalid configuration:\n  turn.secret: TURN_URLS needs TURN_SECRET (the static-auth-secret of your coturn), or no client can use them');
   }
   return deepFreeze(config);
 }

@@ -39,6 +39,9 @@ describe('configuration', () => {
     expect(() => loadConfig({ env: { PORT: '70000' } })).toThrow(ConfigError);
     expect(() => loadConfig({ env: { LOG_LEVEL: 'loud' } })).toThrow(/log\.level/);
     expect(() => loadConfig({ env: { TRUST_PROXY: 'maybe' } })).toThrow(/TRUST_PROXY/);
+    expect(() => loadConfig({ env: { TURN_URLS: 'turn:t.example.com:3478' } })).toThrow(/turn\.secret: TURN_URLS needs TURN_SECRET/);
+    expect(() => loadConfig({ env: { TURN_URLS: 'stun:t.example.com:3478', TURN_SECRET: '0123456789abcdef' } })).toThrow(/turn\.urls\.0: must be a turn: or turns: URL/);
+    expect(loadConfig({ env: { TURN_URLS: 'turn:t.example.com:3478?transport=udp, turns:t.example.com:443?transport=tcp', TURN_SECRET: '0123456789abcdef' } }).turn.urls).toHaveLength(2);
     const dir = mkdtempSync(join(tmpdir(), 'glint-config-'));
     const file = join(dir, 'bad.json');
     writeFileSync(file, JSON.stringify({ http: { prot: 1 }, dataDir: 3 }));

@@ -5,12 +5,7 @@
 import type { Reply, RequestContext, HttpRouter } from '../http/http-router.ts';
 import { bearerToken } from '../http/bearer.ts';
 import type { MediaService, Session, SessionKind } from './media-service.ts';
-
-export interface IceServer {
-  urls: string;
-  username?: string;
-  credential?: string;
-}
+import type { IceServer } from './ice-servers.ts';
 
 function quote(s: string): string {
   return `"${s.replace(/["\\]/g, '\\$&')}"`;
@@ -37,8 +32,9 @@ export function sdpAnswerReply(session: Session, answer: string, links: string[]
   return { status: 201, body: answer, headers };
 }
 
-export function optionsReply(methods: string): Reply {
-  return {
+/** 204 with what POST accepts, and the ICE servers for clients that ask before their offer (RFC 9725 4.6). */
+export function optionsReply(methods: string, links: string[]): Reply {
+  const reply: Reply = {
     status: 204,
     headers: {
       Allow: methods,
@@ -46,8 +42,11 @@ export function optionsReply(methods: string): Reply {
       'Access-Control-Allow-Methods': methods,
       'Access-Control-Allow-Headers': 'Authorization, Content-Type, If-Match',
       'Access-Control-Max-Age': '600',
+      'Cache-Control': 'no-store',
     },
   };
+  if (links.length > 0) reply.headers!.Link = links.join(', ');
+  return reply;
 }
 
 /** Reads the SDP body (Content-Type is already checked by the route's `accepts`). */

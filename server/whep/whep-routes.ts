@@ -9,7 +9,8 @@ import type { StreamStatus } from '../../protocol/api.ts';
 import type { HttpRouter, StreamSink } from '../http/http-router.ts';
 import type { MediaService } from '../media/media-service.ts';
 import type { StreamEvent } from '../media/stream-events.ts';
-import { iceServerLinks, optionsReply, registerSessionRoutes, sdpAnswerReply, sdpBody, type IceServer } from '../media/session-http.ts';
+import { iceServerLinks, optionsReply, registerSessionRoutes, sdpAnswerReply, sdpBody } from '../media/session-http.ts';
+import type { IceServers } from '../media/ice-servers.ts';
 import type { StreamService } from '../streams/stream-service.ts';
 import { AddressSlots } from '../http/address-slots.ts';
 import { RateLimitError } from '../errors.ts';
@@ -20,7 +21,7 @@ const KEEPALIVE_MS = 15_000;
 const AUDIENCE_EVERY_MS = 2_000;
 
 export interface WhepRoutesOptions {
-  iceServers: IceServer[];
+  iceServers: IceServers;
   /** Event streams (both kinds) one client address may have open on this node. */
   maxEventStreamsPerIp: number;
   /** WebRTC viewers of a stream on every node of the cluster (this node's when alone). */
@@ -35,7 +36,7 @@ export function registerWhepRoutes(router: HttpRouter, media: MediaService, stre
     if (!release) throw new RateLimitError('RATE_LIMITED', `Your address already has ${slots.max} event streams open; close some first.`, 10);
     return release;
   };
-  router.add('OPTIONS', '/whep/:streamId', () => optionsReply('POST, HEAD, OPTIONS'));
+  router.add('OPTIONS', '/whep/:streamId', () => optionsReply('POST, HEAD, OPTIONS', iceServerLinks(iceServers.forClient())));
   router.add('HEAD', '/whep/:streamId', async (ctx) => {
     await streams.get(ctx.params.streamId!);
     return { status: 200, body: '', headers: { 'Content-Type': 'application/sdp', 'Accept-Post': 'application/sdp' } };
@@ -44,7 +45,7 @@ export function registerWhepRoutes(router: HttpRouter, media: MediaService, stre
     '/whep/:streamId',
     async (ctx) => {
       const { session, answer } = await media.view(ctx.params.streamId!, sdpBody(ctx), ctx.ip);
-      const reply = sdpAnswerReply(session, answer, iceServerLinks(iceServers));
+      const reply = sdpAnswerReply(session, answer, iceServerLinks(iceServers.forClient()));
       const sse = `</whep/sessions/${session.id}/events>; rel="urn:ietf:params:whep:ext:core:server-sent-events"; events="${SSE_EVENTS.join(',')}"`;
       reply.headers!.Link = reply.headers!.Link ? `${reply.headers!.Link}, ${sse}` : sse;
       return reply;

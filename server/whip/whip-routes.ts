@@ -6,10 +6,11 @@ import { AppError } from '../errors.ts';
 import { bearerToken } from '../http/bearer.ts';
 import type { HttpRouter } from '../http/http-router.ts';
 import type { MediaService } from '../media/media-service.ts';
-import { iceServerLinks, optionsReply, registerSessionRoutes, sdpAnswerReply, sdpBody, type IceServer } from '../media/session-http.ts';
+import { iceServerLinks, optionsReply, registerSessionRoutes, sdpAnswerReply, sdpBody } from '../media/session-http.ts';
+import type { IceServers } from '../media/ice-servers.ts';
 
-export function registerWhipRoutes(router: HttpRouter, media: MediaService, iceServers: IceServer[]): void {
-  router.add('OPTIONS', '/whip', () => optionsReply('POST, OPTIONS'));
+export function registerWhipRoutes(router: HttpRouter, media: MediaService, iceServers: IceServers): void {
+  router.add('OPTIONS', '/whip', () => optionsReply('POST, OPTIONS', iceServerLinks(iceServers.forClient())));
   router.post(
     '/whip',
     async (ctx) => {
@@ -21,7 +22,7 @@ export function registerWhipRoutes(router: HttpRouter, media: MediaService, iceS
       }
       const replaces = ctx.query.get('replaces') ?? undefined;
       const { session, answer } = await media.publish(streamKey, sdpBody(ctx), replaces);
-      return sdpAnswerReply(session, answer, iceServerLinks(iceServers));
+      return sdpAnswerReply(session, answer, iceServerLinks(iceServers.forClient()));
     },
     { accepts: ['application/sdp'] },
   );

@@ -233,6 +233,38 @@ describe('player', () => {
     expect(t.player.state.value).toBe('playing');
   });
 
+  it('builds its first connection with the TURN servers OPTIONS names, and the next with those of the answer', async () => {
+    const t = setup({ initialStatus: 'live' });
+    const expiry = Math.floor(Date.now() / 1000) + 86_400;
+    t.server.iceLinks.push(`<turn:127.0.0.1:3478?transport=udp>; rel="ice-server"; username="${expiry}:a"; credential="pa"; credential-type="password"`);
+    t.server.replies.push(
+      () =>
+        new Response('v=0\r\n', {
+          status: 201,
+          headers: { Location: '/whep/sessions/s1', Link: `<turn:127.0.0.1:3478?transport=tcp>; rel="ice-server"; username="${expiry}:b"; credential="pb"` },
+        }),
+    );
+    t.player.start();
+    await settle();
+    expect(t.server.requests.map((r) => r.method)).toEqual(['OPTIONS', 'POST']);
+    expect(t.peers.last.config.iceServers).toEqual([{ urls: 'turn:127.0.0.1:3478?transport=udp', username: `${expiry}:a`, credential: 'pa' }]);
+    connect(t);
+    t.peers.last.setState('failed');
+    await vi.advanceTimersByTimeAsync(1_000);
+    await settle();
+    expect(t.peers.created).toHaveLength(2);
+    expect(t.peers.last.config.iceServers).toEqual([{ urls: 'turn:127.0.0.1:3478?transport=tcp', username: `${expiry}:b`, credential: 'pb' }]);
+    expect(t.server.requests.filter((r) => r.method === 'OPTIONS')).toHaveLength(1);
+  });
+
+  it('connects without servers when OPTIONS fails', async () => {
+    const t = setup({ initialStatus: 'live', fetch: async (url, init) => (init?.method === 'OPTIONS' ? Promise.reject(new TypeError('offline')) : createFakeMediaServer().fetch(url, init)) });
+    t.player.start();
+    await settle();
+    expect(t.peers.created).toHaveLength(1);
+    expect(t.peers.last.config.iceServers).toEqual([]);
+  });
+
   it('replaces a connection that stays disconnected for 3 s', async () => {
     const t = await playingWithEvents();
     t.peers.last.setState('disconnected');

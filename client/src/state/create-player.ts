@@ -5,6 +5,7 @@ import type { CreatePeerConnection, PeerConnectionLike } from '../lib/peer.ts';
 import { isRetryable, retryDelayMs } from '../lib/retry.ts';
 import { playerFigures, type PlayerFigures, type PlayerSample } from '../lib/rtc-stats.ts';
 import { deleteSession, waitForIceGathering } from '../lib/sdp-session.ts';
+import { IceServerCache } from '../lib/ice-servers.ts';
 import { requestPlayback } from '../lib/whep.ts';
 import { createStreamEvents, type OpenEventSource, type StreamEventMessage } from './stream-events.ts';
 import type { StreamStatus } from '../../../protocol/api.ts';
@@ -82,7 +83,9 @@ export function createPlayer(deps: PlayerDeps) {
   /** One sampling loop at a time (a stop/start while a sample is pending must not fork it). */
   let statsChain = 0;
   let unsubscribe: (() => void) | null = null;
-  let iceServers: RTCIceServer[] = [];
+  const iceServers = new IceServerCache(deps.fetch, deps.whepUrl);
+  /** Set while the ICE servers for the next connection are being asked for (a connection is on its way). */
+  let asking: object | null = null;
   let everPlayed = false;
   /**
    * Counts offline -> live transitions, so a 409 that raced with the stream going live is
@@ -111,11 +114,16 @@ export function createPlayer(deps: PlayerDeps) {
   }
 
   async function connect(): Promise<void> {
-    if (!running || conn) return;
+    if (!running || conn || asking) return;
     cancelRetry();
     if (state.peek() !== 'reconnecting') state.value = waitingState();
     const liveBefore = liveEvents;
-    const pc = deps.createPeerConnection({ bundlePolicy: 'max-bundle', iceServers });
+    const mine = {};
+    asking = mine;
+    const servers = await iceServers.get();
+    if (asking !== mine) return; // stopped (or started over) meanwhile
+    asking = null;
+    const pc = deps.createPeerConnection({ bundlePolicy: 'max-bundle', iceServers: servers });
     const c: Connection = { pc, sessionUrl: null, connectTimer: null, disconnectTimer: null, sample: null };
     conn = c;
     try {
@@ -140,7 +148,7 @@ export function createPlayer(deps: PlayerDeps) {
         void deleteSession(deps.fetch, answer.sessionUrl, { keepalive: true });
         return;
       }
-      if (answer.iceServers.length > 0) iceServers = answer.iceServers;
+      iceServers.learn(answer.iceServers);
       await pc.setRemoteDescription({ type: 'answer', sdp: answer.answer });
       if (pc.connectionState !== 'connected') {
         c.connectTimer = setTimeout(
@@ -255,7 +263,7 @@ export function createPlayer(deps: PlayerDeps) {
         if (lastStatus === 'offline' || lastStatus === null) liveEvents += 1;
         lastStatus = event.type;
         if (event.type === 'reconnecting' && state.peek() === 'playing') state.value = 'reconnecting';
-        if (conn) return; // connecting, or playing
+        if (conn || asking) return; // connecting, or playing
         if (state.peek() === 'error') attempt.value = 0;
         void connect();
         break;
@@ -391,6 +399,7 @@ export function createPlayer(deps: PlayerDeps) {
   function stop(): void {
     if (!running) return;
     running = false;
+    asking = null;
     cancelRetry();
     if (statsTimer) clearTimeout(statsTimer);
     statsTimer = null;

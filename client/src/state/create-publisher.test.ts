@@ -135,6 +135,7 @@ describe('going live', () => {
     release();
     await settle();
     expect(server.requests.map((r) => `${r.method} ${new URL(r.url).pathname}`)).toEqual([
+      'OPTIONS /whip',
       'POST /whip',
       'DELETE /whip/sessions/s1',
     ]);

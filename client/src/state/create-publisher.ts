@@ -5,6 +5,7 @@ import type { CreatePeerConnection, PeerConnectionLike, TransceiverLike } from '
 import { retryDelayMs, isRetryable } from '../lib/retry.ts';
 import { publisherFigures, type PublisherFigures, type PublisherSample } from '../lib/rtc-stats.ts';
 import { deleteSession, waitForIceGathering } from '../lib/sdp-session.ts';
+import { IceServerCache } from '../lib/ice-servers.ts';
 import { preferH264, publishOffer } from '../lib/whip.ts';
 import type { LocalMedia } from './create-local-media.ts';
 
@@ -82,7 +83,7 @@ export function createPublisher(deps: PublisherDeps) {
   let wasLive = false;
   let retryTimer: ReturnType<typeof setTimeout> | null = null;
   let statsTimer: ReturnType<typeof setInterval> | null = null;
-  let iceServers: RTCIceServer[] = [];
+  const iceServers = new IceServerCache(deps.fetch, deps.whipUrl);
   let closed = false;
 
   // A new camera, microphone or screen goes onto the live senders before the old track stops.
@@ -124,8 +125,10 @@ export function createPublisher(deps: PublisherDeps) {
       const key = await deps.streamKey();
       if (mine !== run) return;
       sessionKey = key;
+      const servers = await iceServers.get();
+      if (mine !== run) return;
 
-      const pc = deps.createPeerConnection({ bundlePolicy: 'max-bundle', iceServers });
+      const pc = deps.createPeerConnection({ bundlePolicy: 'max-bundle', iceServers: servers });
       const video = pc.addTransceiver(media.videoTrack.peek() ?? 'video', { direction: 'sendonly' });
       const audio = pc.addTransceiver(media.audioTrack.peek() ?? 'audio', { direction: 'sendonly' });
       preferH264(video, deps.videoCodecs?.() ?? null);
@@ -152,7 +155,7 @@ export function createPublisher(deps: PublisherDeps) {
         void deleteSession(deps.fetch, answer.sessionUrl, { timeoutMs: deleteTimeoutMs, bearer: key });
         return;
       }
-      if (answer.iceServers.length > 0) iceServers = answer.iceServers;
+      iceServers.learn(answer.iceServers);
       await pc.setRemoteDescription({ type: 'answer', sdp: answer.answer });
       if (pc.connectionState !== 'connected') {
         c.connectTimer = setTimeout(

@@ -176,6 +176,8 @@ type Reply = Response | (() => Response) | Error;
  */
 export function createFakeMediaServer(log: string[] = []) {
   const requests: RecordedRequest[] = [];
+  /** `Link` values OPTIONS answers with (`<turn:...>; rel="ice-server"; ...`). */
+  const iceLinks: string[] = [];
   const replies: Reply[] = [];
   let sessions = 0;
   const fetch: FetchFn = async (input, init = {}) => {
@@ -191,6 +193,7 @@ export function createFakeMediaServer(log: string[] = []) {
     requests.push(request);
     log.push(`${method} ${new URL(url).pathname}`);
     if (method === 'DELETE') return new Response('', { status: 200 });
+    if (method === 'OPTIONS') return new Response(null, { status: 204, headers: iceLinks.length > 0 ? { Link: iceLinks.join(', ') } : {} });
     const next = replies.shift();
     if (next instanceof Error) throw next;
     if (next) return typeof next === 'function' ? next() : next;
@@ -205,6 +208,7 @@ export function createFakeMediaServer(log: string[] = []) {
     fetch,
     requests,
     replies,
+    iceLinks,
     posts: () => requests.filter((r) => r.method === 'POST'),
     deletes: () => requests.filter((r) => r.method === 'DELETE'),
   };
