@@ -41,6 +41,8 @@ export interface ProducerInfo {
   payloadType: number;
   clockRate: number;
   profileLevelId?: string;
+  /** Simulcast: how many layers (resolutions) the video has, sent as separate sections; absent = 1. */
+  layers?: number;
 }
 
 export interface WorkerStats {
@@ -76,6 +78,27 @@ export interface RouterStats {
   packetsIn: number;
   packetsOut: number;
   bitrateIn: number;
+}
+
+/** Video sections one publisher may send as simulcast layers of one source. */
+export const MAX_LAYERS = 3;
+
+/** What a viewer of a simulcast stream is like: it gets the smallest layer that suits it. */
+export interface LayerPreferences {
+  /** Its player's width in device pixels (null = unknown: the top layer). */
+  maxWidth: number | null;
+  /** A quality it chose: layer index, 0 = lowest (null = automatic). */
+  pinned: number | null;
+}
+
+/** A simulcast viewer's layers: which it gets, which it waits for, and what each is. */
+export interface LayerState {
+  /** Layer forwarded now (-1 before its first keyframe). */
+  current: number;
+  /** Layer wanted; differs from `current` while the switch waits for a keyframe of it. */
+  target: number;
+  switches: number;
+  layers: Array<{ width: number; height: number; active: boolean }>;
 }
 
 export interface SfuMethods {
@@ -133,6 +156,8 @@ export interface SfuMethods {
   /** Closes a transport and its producers/consumers (no event). */
   closeTransport: { req: { transportId: TransportId }; res: { load: WorkerLoad } };
   requestKeyframe: { req: { routerId: RouterId }; res: Record<string, never> };
+  /** A viewer of a simulcast producer: what it is like (player width, chosen quality); answers its layers (null without simulcast). */
+  setLayerPreferences: { req: { transportId: TransportId } & LayerPreferences; res: { layers: LayerState | null } };
   getStats: { req: Record<string, never>; res: WorkerStats };
   getRouterStats: { req: { routerId: RouterId }; res: RouterStats };
 }

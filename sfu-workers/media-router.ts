@@ -62,8 +62,9 @@ export class MediaRouter {
   private readonly transports = new Map<TransportId, Transport>();
   private readonly followers = new Set<Follower>();
   private keyframeCheckTimer: NodeJS.Timeout | undefined;
-  private lastKeyframeRequest = -Infinity;
-  private keyframeTimer: NodeJS.Timeout | undefined;
+  /** Per video layer: when its source was last asked for a keyframe, and a coalesced request waiting. */
+  private readonly lastKeyframeRequest = new Map<number, number>();
+  private readonly keyframeTimers = new Map<number, NodeJS.Timeout>();
   private readonly timer: NodeJS.Timeout;
   private flowing = false;
   private closed = false;
@@ -134,7 +135,7 @@ export class MediaRouter {
    * consumers' streams: the WebRTC consumers are closed and the producers made anew.
    */
   prepareProduce(infos: ProducerInfo[]): void {
-    const changed = infos.some((i) => this.producers.get(i.kind)?.differsFrom(i.codec, i.clockRate));
+    const changed = infos.some((i) => this.producers.get(i.kind)?.differsFrom(i));
     if (!changed) return;
     for (const t of [...this.transports.values()]) if (t.isPeer && !t.producing) this.transportClosed(t, 'closed', 'the publisher changed codec');
     this.producers.clear();
@@ -191,19 +192,26 @@ export class MediaRouter {
     }
   }
 
-  /** Asks the video producer's source for a keyframe, at most once per KEYFRAME_INTERVAL_MS. */
-  requestKeyframe(): void {
-    const wait = this.lastKeyframeRequest + KEYFRAME_INTERVAL_MS - performance.now();
+  /**
+   * Asks the video producer's source for a keyframe of a layer (the top one by default), at
+   * most once per KEYFRAME_INTERVAL_MS per layer.
+   */
+  requestKeyframe(layer?: number): void {
+    const video = this.producers.get('video');
+    if (!video) return;
+    const l = Math.max(0, Math.min(video.layers.length - 1, layer ?? video.layers.length - 1));
+    const wait = (this.lastKeyframeRequest.get(l) ?? -Infinity) + KEYFRAME_INTERVAL_MS - performance.now();
     if (wait > 0) {
-      this.keyframeTimer ??= setTimeout(() => {
-        this.keyframeTimer = undefined;
-        this.requestKeyframe();
-      }, wait);
+      if (!this.keyframeTimers.has(l)) {
+        this.keyframeTimers.set(l, setTimeout(() => {
+          this.keyframeTimers.delete(l);
+          this.requestKeyframe(l);
+        }, wait));
+      }
       return;
     }
-    const source = this.producers.get('video')?.source;
-    if (!source?.sendKeyframeRequest()) return;
-    this.lastKeyframeRequest = performance.now();
+    if (!video.source?.sendKeyframeRequest(l)) return;
+    this.lastKeyframeRequest.set(l, performance.now());
     this.keyframeRequests++;
   }
 
@@ -254,7 +262,7 @@ export class MediaRouter {
     this.closed = true;
     clearInterval(this.timer);
     clearInterval(this.keyframeCheckTimer);
-    clearTimeout(this.keyframeTimer);
+    for (const t of this.keyframeTimers.values()) clearTimeout(t);
     for (const t of [...this.transports.values()]) t.close();
     this.transports.clear();
   }

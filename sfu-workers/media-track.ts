@@ -5,7 +5,8 @@
  * continuous stream. Per-packet code: no allocation, no await, no logging.
  */
 import { PacketCache } from './packet-cache.ts';
-import { FrameKind, classifyH264, isVp8Keyframe, rtpPayloadOffset, rtpSeq, rtpSsrc, rtpTimestamp, rewriteRtp, writeU32 } from './rtp.ts';
+import { FrameKind, classifyH264, isVp8Keyframe, rtpPayloadOffset, rtpSeq, rtpSsrc, rtpTimestamp, rewriteRtp, writeU16, writeU32 } from './rtp.ts';
+import { h264FrameSize, vp8FrameSize } from './frame-size.ts';
 import { buildSenderReport } from './rtcp.ts';
 
 /** What a media track needs from a viewer's track (node-datachannel Track in production). */
@@ -23,6 +24,14 @@ export interface Consumer {
   broken: boolean;
   /** The transport it belongs to, told when its sink broke. */
   owner?: ConsumerOwner;
+  /**
+   * A simulcast consumer's say over each packet of its layer: false drops it; true lets it
+   * go out after rewriting sequence, timestamp and SSRC into the consumer's own space in
+   * place (the track puts its own values back after the send, for other consumers and the cache).
+   */
+  rewrite?: (buf: Buffer) => boolean;
+  /** Sender reports for a consumer with its own space go through here instead of the sink. */
+  senderReport?: (report: Buffer) => void;
 }
 
 export interface ConsumerOwner {
@@ -67,6 +76,9 @@ export class MediaTrack {
   private keyframeAt = 0;
   private readonly now: () => number;
 
+  /** Picture size of the latest keyframe (0 until one announced it). */
+  width = 0;
+  height = 0;
   packetsIn = 0;
   packetsOut = 0;
   octetsOut = 0;
@@ -106,6 +118,11 @@ export class MediaTrack {
         this.keyframeSeq = outSeq;
         this.keyframeTs = outTs;
         this.keyframeAt = t;
+        const size = this.codec === 'h264' ? h264FrameSize(buf, off) : vp8FrameSize(buf, off);
+        if (size) {
+          this.width = size.width;
+          this.height = size.height;
+        }
       } else if (kind === FrameKind.BSlice) {
         this.o.onBFrame();
       }
@@ -127,6 +144,7 @@ export class MediaTrack {
   }
 
   private send(c: Consumer, buf: Buffer): void {
+    if (c.rewrite) return this.sendRewritten(c, buf);
     buf[1] = (buf[1]! & 0x80) | c.payloadType;
     try {
       c.sink.sendMessageBinary(buf);
@@ -137,6 +155,26 @@ export class MediaTrack {
       c.broken = true;
       c.open = false;
     }
+  }
+
+  private sendRewritten(c: Consumer, buf: Buffer): void {
+    const seq = rtpSeq(buf);
+    const ts = rtpTimestamp(buf);
+    const ssrc = rtpSsrc(buf);
+    if (!c.rewrite!(buf)) return;
+    buf[1] = (buf[1]! & 0x80) | c.payloadType;
+    try {
+      c.sink.sendMessageBinary(buf);
+      c.packetsSent++;
+      this.packetsOut++;
+      this.octetsOut += buf.length;
+    } catch {
+      c.broken = true;
+      c.open = false;
+    }
+    writeU16(buf, 2, seq);
+    writeU32(buf, 4, ts);
+    writeU32(buf, 8, ssrc);
   }
 
   /** A new source (first publisher, reconnect, SSRC change or a jump): continue our space. */
@@ -206,6 +244,10 @@ export class MediaTrack {
     const report = buildSenderReport(this.ssrc, ntpHigh, ntpLow, (rtpTimestamp + this.tsOffset) >>> 0, this.packetsOut, this.octetsOut);
     for (const c of this.consumers) {
       if (!c.open) continue;
+      if (c.senderReport) {
+        c.senderReport(report);
+        continue;
+      }
       try {
         c.sink.sendMessageBinary(report);
       } catch {

@@ -19,7 +19,10 @@ export interface SendSsrc {
 
 export interface Negotiated {
   pc: PeerConnection;
+  /** The first track of each kind (RTCP for the peer goes out on it). */
   tracks: Map<'audio' | 'video', Track>;
+  /** Every track, in the order of `choices` (simulcast layers are several video tracks). */
+  list: Track[];
   answer: string;
 }
 
@@ -49,6 +52,7 @@ export async function negotiate(
   });
   try {
     const tracks = new Map<'audio' | 'video', Track>();
+    const list: Track[] = [];
     for (const c of choices) {
       const media = c.kind === 'video' ? new Video(c.mid, direction) : new Audio(c.mid, direction);
       // The bindings refuse an explicit `undefined` profile: pass the argument only when set.
@@ -68,7 +72,9 @@ export async function negotiate(
       if (c.kind === 'video') media.parseSdpLine(`a=rtcp-fb:${c.payloadType} ccm fir`);
       const send = sendSsrcs?.get(c.kind);
       if (send) media.addSSRC(send.ssrc, send.cname, send.msid, send.trackId);
-      tracks.set(c.kind, pc.addTrack(media));
+      const track = pc.addTrack(media);
+      list.push(track);
+      if (!tracks.has(c.kind)) tracks.set(c.kind, track);
     }
     const gathered = new Promise<void>((resolve) => {
       pc.onGatheringStateChange((state) => {
@@ -83,7 +89,7 @@ export async function negotiate(
     await withTimeout(gathered, 5_000);
     const local = pc.localDescription();
     if (!local || local.type !== 'answer') throw new NegotiationError('no answer was produced for this offer');
-    return { pc, tracks, answer: announceCandidates(local.sdp, announced) };
+    return { pc, tracks, list, answer: announceCandidates(local.sdp, announced) };
   } catch (err) {
     pc.close();
     throw err;

@@ -9,8 +9,8 @@ import { MediaTrack } from './media-track.ts';
 
 /** Where a producer's packets come from; RTCP feedback for the sender goes back through it. */
 export interface ProducerSource {
-  /** Asks the sender for a keyframe now (the router throttles). False when it cannot yet. */
-  sendKeyframeRequest(): boolean;
+  /** Asks the sender for a keyframe of a layer now (the router throttles). False when it cannot yet. */
+  sendKeyframeRequest(layer: number): boolean;
   /** The source sends what consumers cannot take (H.264 B-frames): it is closed with this message. */
   reject(reason: 'b-frames', message: string): void;
 }
@@ -22,9 +22,15 @@ export interface ProducerOptions {
   onBFrame: (p: Producer) => void;
 }
 
+/** SSRCs for a producer's layer tracks other than the top one. */
+const layerSsrc = () => (Math.random() * 0xfffffffe + 1) >>> 0;
+
 export class Producer {
   readonly kind: MediaKind;
+  /** The top (largest) layer: what the recorder and pipes take, and the only one without simulcast. */
   readonly track: MediaTrack;
+  /** Simulcast layers, lowest resolution first (just `track` without simulcast). */
+  readonly layers: readonly MediaTrack[];
   info: ProducerInfo;
   /** Its current source; undefined between a publisher leaving and the next one. */
   source: ProducerSource | undefined;
@@ -34,19 +40,29 @@ export class Producer {
   constructor(o: ProducerOptions) {
     this.kind = o.info.kind;
     this.info = o.info;
-    this.track = new MediaTrack({
-      kind: o.info.kind,
-      codec: o.info.codec,
-      clockRate: o.info.clockRate,
-      ssrc: o.ssrc,
-      cacheSize: o.info.kind === 'video' ? 2048 : 256,
-      onKeyframeNeeded: o.onKeyframeNeeded,
-      onBFrame: () => o.onBFrame(this),
-    });
+    const count = Math.max(1, o.info.layers ?? 1);
+    const layers: MediaTrack[] = [];
+    for (let i = 0; i < count; i++) {
+      layers.push(new MediaTrack({
+        kind: o.info.kind,
+        codec: o.info.codec,
+        clockRate: o.info.clockRate,
+        ssrc: i === count - 1 ? o.ssrc : layerSsrc(),
+        cacheSize: o.info.kind === 'video' ? 2048 : 256,
+        onKeyframeNeeded: o.onKeyframeNeeded,
+        onBFrame: () => o.onBFrame(this),
+      }));
+    }
+    this.layers = layers;
+    this.track = layers[count - 1]!;
   }
 
-  /** True when a source of another codec could not continue this producer's consumers. */
-  differsFrom(codec: string, clockRate: number): boolean {
-    return this.track.codec !== codec || this.track.clockRate !== clockRate;
+  get simulcast(): boolean {
+    return this.layers.length > 1;
+  }
+
+  /** True when a source of another codec (or layer count) could not continue this producer's consumers. */
+  differsFrom(info: ProducerInfo): boolean {
+    return this.track.codec !== info.codec || this.track.clockRate !== info.clockRate || this.layers.length !== Math.max(1, info.layers ?? 1);
   }
 }

@@ -3,6 +3,7 @@
  * choose one codec per m-section, and patch candidates in our answer. The parser never
  * throws on garbage; `parseOffer` returns a reason a person can act on instead.
  */
+import { MAX_LAYERS } from '../protocol/sfu.ts';
 
 export interface RtpMap {
   codec: string;
@@ -23,6 +24,8 @@ export interface SdpMedia {
   /** ssrc-group:FID pairs (primary -> rtx). */
   fidGroups: Array<[number, number]>;
   cnameBySsrc: Map<number, string>;
+  /** The MediaStream id of a=msid (what groups simulcast layers of one source), '' if none. */
+  msidStream: string;
   hasSimulcast: boolean;
   /** JSEP max-bundle: port 0 in the offer, yet active on the bundled transport. */
   bundleOnly: boolean;
@@ -68,7 +71,7 @@ export function parseOffer(sdp: string): ParseResult {
       if (parts[2]?.includes('RTP') && pts.some((pt) => !Number.isInteger(pt) || pt < 0 || pt > 127)) return fail(`bad payload type in "${clip(line)}"`);
       m = {
         kind: parts[0]!, port, protocol: parts[2]!, payloadTypes: pts, mid: '', direction: 'sendrecv',
-        rtpmap: new Map(), fmtp: new Map(), ssrcs: [], fidGroups: [], cnameBySsrc: new Map(), hasSimulcast: false,
+        rtpmap: new Map(), fmtp: new Map(), ssrcs: [], fidGroups: [], cnameBySsrc: new Map(), msidStream: '', hasSimulcast: false,
         bundleOnly: false, rtcpMux: false, candidates: [],
       };
       offer.media.push(m);
@@ -116,6 +119,9 @@ export function parseOffer(sdp: string): ParseResult {
       }
       case 'simulcast':
         m.hasSimulcast = true;
+        break;
+      case 'msid':
+        m.msidStream = arg.split(' ')[0] ?? '';
         break;
       case 'bundle-only':
         m.bundleOnly = true;
@@ -210,9 +216,13 @@ function h264Rank(p: H264Profile): number | null {
   return null;
 }
 
+
 /**
  * Chooses what a publisher sends us: H.264 (packetization-mode=1; constrained baseline
  * preferred, main and high accepted — B-frames are refused at run time), else VP8; Opus.
+ * Up to MAX_LAYERS video sections of one source (the same a=msid stream) are simulcast
+ * layers, lowest resolution first, as the Studio sends them; they must agree on the codec.
+ * rid simulcast (a=simulcast) is refused: libdatachannel routes RTP by a=ssrc only.
  */
 export function choosePublishCodecs(offer: SdpOffer): { ok: true; choices: CodecChoice[] } | { ok: false; reason: string } {
   const choices: CodecChoice[] = [];
@@ -223,10 +233,11 @@ export function choosePublishCodecs(offer: SdpOffer): { ok: true; choices: Codec
     if (m.kind !== 'audio' && m.kind !== 'video') return { ok: false, reason: `WHIP carries audio and video only; the offer has an "${m.kind}" section` };
     if (m.direction !== 'sendonly' && m.direction !== 'sendrecv') return { ok: false, reason: `the ${m.kind} section must be sendonly or sendrecv to publish (it is ${m.direction})` };
     if (m.kind === 'audio' && ++audio > 1) return { ok: false, reason: 'WHIP accepts at most one audio track' };
-    if (m.kind === 'video' && ++video > 1) return { ok: false, reason: 'WHIP accepts at most one video track' };
-    if (m.hasSimulcast || m.ssrcs.length === 0) {
-      return { ok: false, reason: `the ${m.kind} section declares no a=ssrc${m.hasSimulcast ? ' (simulcast with rid is not supported yet; publish a single layer)' : ''}` };
+    if (m.kind === 'video' && ++video > MAX_LAYERS) return { ok: false, reason: `WHIP accepts one video track, or up to ${MAX_LAYERS} video sections as simulcast layers of it` };
+    if (m.hasSimulcast) {
+      return { ok: false, reason: `the ${m.kind} section uses rid simulcast (a=simulcast), which Glint does not take: publish one layer (turn simulcast off in the encoder), or send each layer as its own video section of the same stream (a=msid), lowest resolution first, as the Glint Studio does` };
     }
+    if (m.ssrcs.length === 0) return { ok: false, reason: `the ${m.kind} section declares no a=ssrc` };
     const choice = m.kind === 'video' ? chooseVideo(m) : chooseAudio(m);
     if (!choice) {
       const offered = [...new Set([...m.rtpmap.values()].map((r) => r.codec))].join(', ') || 'none';
@@ -242,6 +253,17 @@ export function choosePublishCodecs(offer: SdpOffer): { ok: true; choices: Codec
   if (choices.length === 0) return { ok: false, reason: 'the offer has no active audio or video section' };
   if (choices.length > 1 && !choices.every((c) => offer.bundle.includes(c.mid))) {
     return { ok: false, reason: 'audio and video must be bundled on one transport (a=group:BUNDLE; bundle-policy max-bundle)' };
+  }
+  const layers = choices.filter((c) => c.kind === 'video');
+  if (layers.length > 1) {
+    const sections = offer.media.filter((m) => m.kind === 'video' && isActive(m));
+    const stream = sections[0]!.msidStream;
+    if (!stream || stream === '-' || sections.some((m) => m.msidStream !== stream)) {
+      return { ok: false, reason: 'several video sections are taken as simulcast layers of one source only: give them the same a=msid stream (addTransceiver with the same stream), lowest resolution first' };
+    }
+    if (layers.some((c) => c.codec !== layers[0]!.codec)) {
+      return { ok: false, reason: `simulcast layers must use one codec (the offer's sections chose ${layers.map((c) => c.codec).join(', ')})` };
+    }
   }
   return { ok: true, choices };
 }

@@ -10,7 +10,7 @@
 import { randomInt } from 'node:crypto';
 import type { PeerConnection, Track } from 'node-datachannel';
 import type { TransportId } from '../protocol/ids.ts';
-import type { MediaKind, ProducerInfo, TransportCloseReason } from '../protocol/sfu.ts';
+import type { LayerPreferences, LayerState, MediaKind, ProducerInfo, TransportCloseReason } from '../protocol/sfu.ts';
 import type { Consumer } from './media-track.ts';
 import { SfuError, type MediaRouter, type Transport } from './media-router.ts';
 import { NegotiationError, negotiate, sendRtcp, type SendSsrc } from './peer-connection.ts';
@@ -19,6 +19,7 @@ import { ReceiveStats } from './receive-stats.ts';
 import { buildPli, buildReceiverReport, buildRemb, visitRtcp, type ReportBlock } from './rtcp.ts';
 import { isRtcp, rtpSeq, rtpSsrc, rtpTimestamp } from './rtp.ts';
 import { choosePublishCodecs, chooseViewCodecs, type SdpOffer } from './sdp.ts';
+import { SimulcastConsumer } from './simulcast-consumer.ts';
 
 /**
  * A joining viewer is primed with the cached group of pictures when its keyframe is at most
@@ -38,8 +39,12 @@ export class WebRtcTransport implements Transport, ProducerSource {
   private readonly receive = new Map<number, ReceiveStats>();
   private readonly rtcpSsrc = randomInt(1, 0xffffffff);
   private lastPacketAt = performance.now();
-  /** Consuming: its consumers, one per track. */
+  /** Producing: per video layer, its track and the SSRC it arrives on. */
+  private readonly videoLayers: Track[] = [];
+  private readonly layerSsrcs: number[] = [];
+  /** Consuming: its consumers, one per track (a simulcast producer's video: `simulcast`). */
   private readonly consumers = new Map<MediaKind, Consumer>();
+  private simulcast: SimulcastConsumer | undefined;
 
   private constructor(
     readonly id: TransportId,
@@ -54,17 +59,24 @@ export class WebRtcTransport implements Transport, ProducerSource {
     if (router.isPublishing) throw new SfuError('ALREADY_PUBLISHING', 'this stream already has a publisher');
     const chosen = choosePublishCodecs(offer);
     if (!chosen.ok) throw new SfuError('SDP_UNSUPPORTED', chosen.reason);
-    const infos: ProducerInfo[] = chosen.choices.map((c) => ({
+    // Several video sections are the layers of one video producer (lowest first); it is described by the top one.
+    const layers = chosen.choices.filter((c) => c.kind === 'video');
+    const infos: ProducerInfo[] = chosen.choices.filter((c) => c.kind === 'audio' || c === layers[layers.length - 1]).map((c) => ({
       kind: c.kind, codec: c.codec, payloadType: c.payloadType, clockRate: c.clockRate,
       ...(c.profileLevelId ? { profileLevelId: c.profileLevelId } : {}),
+      ...(c.kind === 'video' && layers.length > 1 ? { layers: layers.length } : {}),
     }));
     // A reconnecting publisher with another codec cannot continue the viewers' tracks.
     router.prepareProduce(infos);
-    const { pc, tracks, answer } = await negotiating(() => negotiate(router.settings, id, offer.raw, chosen.choices, 'RecvOnly'));
+    const { pc, tracks, list, answer } = await negotiating(() => negotiate(router.settings, id, offer.raw, chosen.choices, 'RecvOnly'));
     const t = new WebRtcTransport(id, true, router, pc, tracks);
     adopt(router, t, pc);
     const producers = router.produce(infos, t);
-    for (const [kind, producer] of producers) t.receiveInto(tracks.get(kind)!, producer);
+    chosen.choices.forEach((c, i) => {
+      const producer = producers.get(c.kind)!;
+      const layer = c.kind === 'video' ? layers.indexOf(c) : 0;
+      t.receiveInto(list[i]!, producer, layer);
+    });
     t.tickTimer = setInterval(() => t.tick(), 1000);
     t.watchState(router.settings.connectTimeoutSeconds * 1000);
     return { transport: t, answer, producers: router.producerInfos() };
@@ -102,15 +114,24 @@ export class WebRtcTransport implements Transport, ProducerSource {
     this.pc.addRemoteCandidate(candidate, mid);
   }
 
-  /** ProducerSource: a PLI on the video SSRC the publisher sends on (the newest, should it have changed). */
-  sendKeyframeRequest(): boolean {
-    const track = this.tracks.get('video');
-    if (this.closed || !track) return false;
-    let mediaSsrc: number | undefined;
-    for (const stats of this.receive.values()) if (stats.kind === 'video') mediaSsrc = stats.ssrc;
-    if (mediaSsrc === undefined) return false;
+  /** ProducerSource: a PLI on the SSRC the publisher sends a video layer on (the newest, should it have changed). */
+  sendKeyframeRequest(layer: number): boolean {
+    const track = this.videoLayers[layer];
+    const mediaSsrc = this.layerSsrcs[layer];
+    if (this.closed || !track || mediaSsrc === undefined) return false;
     sendRtcp(track, buildPli(this.rtcpSsrc, mediaSsrc));
     return true;
+  }
+
+  /** Consuming a simulcast producer: what the viewer is like (player size, a quality it chose). */
+  setLayerPreferences(prefs: LayerPreferences): LayerState | null {
+    if (!this.simulcast) return null;
+    this.simulcast.setPreferences(prefs);
+    return this.simulcast.state();
+  }
+
+  layerState(): LayerState | null {
+    return this.simulcast?.state() ?? null;
   }
 
   /** ProducerSource: the producer refuses its media. */
@@ -135,6 +156,7 @@ export class WebRtcTransport implements Transport, ProducerSource {
         consumer.open = false;
         this.router.producer(kind)?.track.remove(consumer);
       }
+      this.simulcast?.close();
     }
     try {
       this.pc.close();
@@ -149,8 +171,9 @@ export class WebRtcTransport implements Transport, ProducerSource {
     this.router.transportClosed(this, reason, message);
   }
 
-  private receiveInto(track: Track, producer: Producer): void {
-    const media = producer.track;
+  private receiveInto(track: Track, producer: Producer, layer: number): void {
+    const media = producer.layers[layer] ?? producer.track;
+    if (producer.kind === 'video') this.videoLayers[layer] = track;
     track.onMessage((buf) => {
       if (this.closed) return;
       if (isRtcp(buf)) {
@@ -165,7 +188,10 @@ export class WebRtcTransport implements Transport, ProducerSource {
       if (buf.length < 12) return;
       const ssrc = rtpSsrc(buf);
       let stats = this.receive.get(ssrc);
-      if (!stats) this.receive.set(ssrc, (stats = new ReceiveStats(ssrc, producer.kind, media.clockRate)));
+      if (!stats) {
+        this.receive.set(ssrc, (stats = new ReceiveStats(ssrc, producer.kind, media.clockRate)));
+        if (producer.kind === 'video') this.layerSsrcs[layer] = ssrc;
+      }
       const now = performance.now();
       this.lastPacketAt = now;
       stats.onPacket(rtpSeq(buf), rtpTimestamp(buf), now);
@@ -175,6 +201,7 @@ export class WebRtcTransport implements Transport, ProducerSource {
   }
 
   private sendFrom(track: Track, producer: Producer, payloadType: number): void {
+    if (producer.simulcast) return this.sendLayersFrom(track, producer, payloadType);
     const media = producer.track;
     const consumer: Consumer = { sink: track, payloadType, open: false, packetsSent: 0, broken: false, owner: this };
     this.consumers.set(producer.kind, consumer);
@@ -189,6 +216,24 @@ export class WebRtcTransport implements Transport, ProducerSource {
       visitRtcp(buf, {
         keyframeRequest: () => this.router.requestKeyframe(),
         nack: (_ssrc, seq) => this.router.retransmit(media, consumer, seq),
+      });
+    });
+  }
+
+  /** The video of a simulcast producer: one layer at a time, chosen for this viewer. */
+  private sendLayersFrom(track: Track, producer: Producer, payloadType: number): void {
+    const sc = new SimulcastConsumer(producer.layers, track, payloadType, producer.track.ssrc, (layer) => this.router.requestKeyframe(layer), this);
+    this.simulcast = sc;
+    track.onOpen(() => {
+      if (!this.closed) sc.open(PRIME_MAX_AGE_MS);
+    });
+    track.onMessage((buf) => {
+      if (this.closed || !isRtcp(buf)) return;
+      visitRtcp(buf, {
+        keyframeRequest: () => sc.keyframeNeeded(),
+        nack: (_ssrc, seq) => {
+          if (sc.retransmit(seq)) this.router.nacksAnswered++;
+        },
       });
     });
   }

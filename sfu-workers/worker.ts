@@ -125,6 +125,11 @@ export class SfuWorker {
       this.router(routerId).requestKeyframe();
       return {};
     },
+    setLayerPreferences: ({ transportId, maxWidth, pinned }) => {
+      const t = this.transports.get(transportId)?.transport;
+      if (!(t instanceof WebRtcTransport) || t.producing) throw new SfuError('TRANSPORT_NOT_FOUND', 'no such viewer session');
+      return { layers: t.setLayerPreferences({ maxWidth, pinned }) };
+    },
     getStats: () => this.stats(),
     getRouterStats: ({ routerId }) => this.router(routerId).stats(),
   };

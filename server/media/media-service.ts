@@ -11,7 +11,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { NodeId, PeerId, StreamId, TransportId } from '../../protocol/ids.ts';
 import type { Bus, Subscription } from '../bus/bus.ts';
 import type { Cluster } from '../cluster/cluster.ts';
-import type { ProducerInfo } from '../../protocol/sfu.ts';
+import type { LayerPreferences, LayerState, ProducerInfo } from '../../protocol/sfu.ts';
 import { AppError, AuthError, ConflictError, NotFoundError, RateLimitError, UnavailableError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { StreamService } from '../streams/stream-service.ts';
@@ -260,6 +260,15 @@ export class MediaService {
     if (ifMatch !== undefined && ifMatch !== s.etag) throw new AppError('PRECONDITION_FAILED', 'If-Match does not match this session\'s ETag.');
     if (frag.candidates.length === 0) return;
     await this.call(s.transport.router.worker, () => s.transport.addCandidates(frag.candidates));
+  }
+
+  /**
+   * A WHEP viewer says what it is like (its player's width in device pixels, a quality it
+   * chose); with simulcast it gets the smallest layer that suits it. Answers the layers.
+   */
+  async setViewerLayers(id: string, prefs: LayerPreferences): Promise<LayerState | null> {
+    const s = this.session(id, 'whep');
+    return this.call(s.transport.router.worker, () => s.transport.setLayerPreferences(prefs));
   }
 
   /** Called when a publisher's offer was answered: its media follows within a second (the recorder starts now). */

@@ -9,7 +9,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { RouterId, StreamId, TransportId } from '../../protocol/ids.ts';
-import type { ConsumerInfo, MediaKind, ProducerInfo, SfuEvents, TransportCloseReason, WorkerLoad, WorkerStats } from '../../protocol/sfu.ts';
+import type { ConsumerInfo, LayerPreferences, LayerState, MediaKind, ProducerInfo, SfuEvents, TransportCloseReason, WorkerLoad, WorkerStats } from '../../protocol/sfu.ts';
 import { WorkerChannel } from './worker-channel.ts';
 
 /** Listeners of one event. */
@@ -232,6 +232,11 @@ export class WebRtcTransportHandle {
 
   addCandidates(candidates: Array<{ candidate: string; mid: string }>): Promise<{ added: number }> {
     return this.router.worker.channel.request('addCandidates', { transportId: this.id, candidates });
+  }
+
+  /** A viewer of a simulcast stream: what it is like; answers its layers (null without simulcast). */
+  async setLayerPreferences(prefs: LayerPreferences): Promise<LayerState | null> {
+    return (await this.router.worker.channel.request('setLayerPreferences', { transportId: this.id, ...prefs })).layers;
   }
 
   /** ICE and DTLS completed. */

@@ -14,8 +14,15 @@ import type { IceServers } from '../media/ice-servers.ts';
 import type { StreamService } from '../streams/stream-service.ts';
 import { AddressSlots } from '../http/address-slots.ts';
 import { RateLimitError } from '../errors.ts';
+import { z } from 'zod';
+import { MAX_LAYERS } from '../../protocol/sfu.ts';
 
 const SSE_EVENTS = ['active', 'inactive', 'viewercount'];
+
+const LayersBody = z.strictObject({
+  maxWidth: z.number().int().min(1).max(16384).nullable().optional(),
+  layer: z.number().int().min(0).max(MAX_LAYERS - 1).nullable().optional(),
+});
 const KEEPALIVE_MS = 15_000;
 /** How often an open event stream looks for a new viewer count from other nodes. */
 const AUDIENCE_EVERY_MS = 2_000;
@@ -53,6 +60,13 @@ export function registerWhepRoutes(router: HttpRouter, media: MediaService, stre
     { accepts: ['application/sdp'] },
   );
   registerSessionRoutes(router, 'whep', media);
+
+  // Simulcast: the player says how wide it is (device pixels) and which quality the viewer chose.
+  router.post('/whep/sessions/:id/layers', async (ctx) => {
+    const body = ctx.json(LayersBody);
+    const layers = await media.setViewerLayers(ctx.params.id!, { maxWidth: body.maxWidth ?? null, pinned: body.layer ?? null });
+    return { json: { layers } };
+  });
 
   // The SSE extension: POST the list of wanted events, then GET the stream at Location.
   router.post('/whep/sessions/:id/events', async (ctx) => {

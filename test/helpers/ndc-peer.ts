@@ -13,6 +13,8 @@ export const H264_FMTP = 'level-asymmetry-allowed=1;packetization-mode=1;profile
 export interface ClientPeer {
   pc: PeerConnection;
   video?: Track;
+  /** A simulcast publisher's video sections, lowest layer first (`video` is the first). */
+  layers?: Track[];
   audio?: Track;
   offer: string;
   close(): void;
@@ -47,22 +49,31 @@ async function localOffer(pc: PeerConnection): Promise<string> {
     .replace(/^a=(candidate:.*|end-of-candidates)\r?\n/gm, '');
 }
 
-/** A publisher offering H.264 (and Opus when `audio`), sendonly, with fixed SSRCs. */
-export async function createPublisherPeer(options: { videoSsrc?: number; audioSsrc?: number; audio?: boolean; name?: string } = {}): Promise<ClientPeer> {
+/**
+ * A publisher offering H.264 (and Opus when `audio`), sendonly, with fixed SSRCs. `layers`:
+ * that many video sections of one stream (simulcast as the Studio sends it), SSRCs
+ * `videoSsrc`, `videoSsrc + 1`, ...; `msids` gives each its own stream id instead.
+ */
+export async function createPublisherPeer(options: { videoSsrc?: number; audioSsrc?: number; audio?: boolean; name?: string; layers?: number; msids?: string[] } = {}): Promise<ClientPeer> {
   const pc = new PC(options.name ?? 'pub', rtcConfig());
-  const v = new Video('0', 'SendOnly');
-  v.addH264Codec(96, H264_FMTP);
-  v.addSSRC(options.videoSsrc ?? 0x11111111, 'load', 'load-stream', 'load-video');
-  const video = pc.addTrack(v);
+  const layers: Track[] = [];
+  const count = options.layers ?? 1;
+  for (let i = 0; i < count; i++) {
+    const v = new Video(String(i), 'SendOnly');
+    v.addH264Codec(96, H264_FMTP);
+    v.addSSRC((options.videoSsrc ?? 0x11111111) + i, 'load', options.msids?.[i] ?? 'load-stream', `load-video-${i}`);
+    layers.push(pc.addTrack(v));
+  }
+  const video = layers[0]!;
   let audio: Track | undefined;
   if (options.audio !== false) {
-    const a = new Audio('1', 'SendOnly');
+    const a = new Audio(String(count), 'SendOnly');
     a.addOpusCodec(111);
     a.addSSRC(options.audioSsrc ?? 0x22222222, 'load', 'load-stream', 'load-audio');
     audio = pc.addTrack(a);
   }
   const offer = await localOffer(pc);
-  return { pc, video, audio, offer, close: () => pc.close() };
+  return { pc, video, layers, audio, offer, close: () => pc.close() };
 }
 
 /** A viewer offering to receive H.264 (and Opus when `audio`). */
@@ -120,6 +131,26 @@ export class SyntheticH264 {
     private readonly payloadType = 96,
   ) {
     this.buf = Buffer.alloc(size);
+  }
+
+  /** True when the next frame is a keyframe. */
+  get keyframeNext(): boolean {
+    return this.frame % this.keyframeEvery === 0;
+  }
+
+  /** A STAP-A with `sps` (hex NAL unit) and a PPS on the next frame's timestamp: send it before that keyframe. */
+  parameterSets(sps: string): Buffer {
+    const spsNal = Buffer.from(sps, 'hex');
+    const pps = Buffer.from('68ce3c80', 'hex');
+    const b = Buffer.concat([Buffer.alloc(13), Buffer.from([spsNal.length >> 8, spsNal.length & 0xff]), spsNal, Buffer.from([0, pps.length]), pps]);
+    b[0] = 0x80;
+    b[1] = this.payloadType;
+    b.writeUInt16BE(this.seq, 2);
+    b.writeUInt32BE(this.ts >>> 0, 4);
+    b.writeUInt32BE(this.ssrc, 8);
+    b[12] = 0x78; // STAP-A (24), NRI 3
+    this.seq = (this.seq + 1) & 0xffff;
+    return b;
   }
 
   /** Next packet (the same Buffer each time: send it before calling again). */

@@ -72,7 +72,7 @@ describe('WHIP', () => {
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
     expect(res.headers.get('access-control-allow-methods')).toContain('POST');
     expect(res.headers.get('access-control-allow-headers')).toContain('Authorization');
-    expect(res.headers.get('link')).toBeNull();
+    expect(res.headers.get('link')).toContain('rel="ice-server"'); // RFC 9725 4.6: for clients that ask before their offer
   });
 
   it('refuses a missing or wrong stream key with 401', async () => {

@@ -1,0 +1,202 @@
+/**
+ * A viewer's video consumer of a simulcast producer: it receives one of the producer's
+ * layers (one MediaTrack per resolution, lowest first) and switches between them without
+ * the viewer noticing anything but the picture size. It picks the layer from what it is
+ * told about the viewer (player width, a pinned quality) and what is being sent (a layer
+ * the publisher stopped is skipped). A switch waits for a keyframe of the target layer —
+ * asked for, and asked again while it does not come — and the old layer keeps flowing
+ * until then, so the picture never freezes. Sequence numbers and timestamps continue
+ * across switches in the consumer's own space, on the one SSRC its SDP announced; sender
+ * reports and NACKs are translated to and from it. Per-packet code: no allocation.
+ */
+import type { LayerPreferences, LayerState } from '../protocol/sfu.ts';
+import type { Consumer, ConsumerOwner, ConsumerSink, MediaTrack } from './media-track.ts';
+import { seqNewer } from './media-track.ts';
+import { FrameKind, classifyH264, isVp8Keyframe, rtpPayloadOffset, rtpSeq, rtpTimestamp, writeU16, writeU32 } from './rtp.ts';
+
+/** A layer that sent nothing for this long is not being sent (the publisher turned it off, or its network is short). */
+const LAYER_IDLE_MS = 1_500;
+/** A keyframe asked for and not arrived after this long is asked for again. */
+const KEYFRAME_RETRY_MS = 1_000;
+const CHECK_MS = 250;
+/** A layer this much narrower than the player still looks sharp enough (scaled up a little). */
+const WIDTH_SLACK = 0.9;
+
+export class SimulcastConsumer {
+  /** One consumer on each layer's track; only the current (and, at its keyframe, the target) layer's packets pass. */
+  readonly proxies: Consumer[];
+  private current = -1;
+  private target: number;
+  private seqOffset = 0;
+  private tsOffset = 0;
+  private lastSeq = (Math.random() * 0x8000) | 0;
+  private lastTs = (Math.random() * 0x7fffffff) >>> 0;
+  private lastAt = 0;
+  /** Our sequence number of the current layer's first packet (NACKs before it cannot be answered). */
+  private switchSeq = -1;
+  /** The target layer's latest timestamp seen while waiting: a keyframe starts at a new one. */
+  private targetTs = -1;
+  private askedAt = -Infinity;
+  private prefs: LayerPreferences = { maxWidth: null, pinned: null };
+  private readonly timer: NodeJS.Timeout;
+  switches = 0;
+
+  constructor(
+    private readonly layers: readonly MediaTrack[],
+    private readonly sink: ConsumerSink,
+    payloadType: number,
+    /** The SSRC the viewer's SDP announced for video. */
+    private readonly ssrc: number,
+    private readonly requestKeyframe: (layer: number) => void,
+    owner: ConsumerOwner,
+  ) {
+    this.proxies = layers.map((_track, i) => ({
+      sink,
+      payloadType,
+      open: false,
+      packetsSent: 0,
+      broken: false,
+      owner,
+      rewrite: (buf: Buffer) => this.pass(i, buf),
+      senderReport: (report: Buffer) => this.senderReport(i, report),
+    }));
+    this.target = this.choose();
+    for (let i = 0; i < layers.length; i++) layers[i]!.add(this.proxies[i]!);
+    this.timer = setInterval(() => this.update(), CHECK_MS);
+  }
+
+  /** The viewer's track opened: start on the chosen layer, from its cached keyframe when there is one. */
+  open(primeMaxAgeMs: number): void {
+    for (const p of this.proxies) p.open = true;
+    this.target = this.choose();
+    if (!this.layers[this.target]!.prime(this.proxies[this.target]!, primeMaxAgeMs)) this.ask();
+  }
+
+  setPreferences(prefs: LayerPreferences): void {
+    this.prefs = prefs;
+    this.update();
+  }
+
+  /** The viewer lost a picture (PLI/FIR): a keyframe of the layer it gets. */
+  keyframeNeeded(): void {
+    this.requestKeyframe(this.current >= 0 ? this.current : this.target);
+  }
+
+  /** Answers a viewer's NACK (our sequence number) from the current layer's cache. */
+  retransmit(seq: number): boolean {
+    if (this.current < 0 || seqNewer(this.switchSeq, seq)) return false;
+    return this.layers[this.current]!.retransmit(this.proxies[this.current]!, (seq - this.seqOffset) & 0xffff);
+  }
+
+  state(): LayerState {
+    return {
+      current: this.current,
+      target: this.target,
+      switches: this.switches,
+      layers: this.layers.map((t) => ({ width: t.width, height: t.height, active: t.idleFor() < LAYER_IDLE_MS })),
+    };
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    for (let i = 0; i < this.layers.length; i++) {
+      this.proxies[i]!.open = false;
+      this.layers[i]!.remove(this.proxies[i]!);
+    }
+  }
+
+  /** The layer the viewer should get now. */
+  private choose(): number {
+    const top = this.layers.length - 1;
+    let want = top;
+    if (this.prefs.pinned !== null) want = Math.max(0, Math.min(top, this.prefs.pinned));
+    else if (this.prefs.maxWidth !== null) {
+      for (let i = 0; i < top; i++) {
+        const w = this.layers[i]!.width;
+        if (w > 0 && w >= this.prefs.maxWidth * WIDTH_SLACK) {
+          want = i;
+          break;
+        }
+      }
+    }
+    // A layer not being sent cannot be watched: the nearest one below that is, else above.
+    if (this.active(want)) return want;
+    for (let i = want - 1; i >= 0; i--) if (this.active(i)) return i;
+    for (let i = want + 1; i <= top; i++) if (this.active(i)) return i;
+    return want;
+  }
+
+  private active(i: number): boolean {
+    return this.layers[i]!.idleFor() < LAYER_IDLE_MS;
+  }
+
+  private update(): void {
+    if (!this.proxies[0]!.open) return;
+    const want = this.choose();
+    if (want !== this.target) {
+      this.target = want;
+      this.targetTs = -1;
+      if (want !== this.current) this.ask();
+    } else if (this.target !== this.current && performance.now() - this.askedAt > KEYFRAME_RETRY_MS) {
+      this.ask();
+    }
+  }
+
+  private ask(): void {
+    this.askedAt = performance.now();
+    this.requestKeyframe(this.target);
+  }
+
+  /** Per packet of layer `i`: false drops it; true after rewriting it into our space. */
+  private pass(i: number, buf: Buffer): boolean {
+    if (i === this.target && i !== this.current) {
+      const ts = rtpTimestamp(buf);
+      if (ts !== this.targetTs) {
+        this.targetTs = ts;
+        if (this.startsKeyframe(i, buf)) this.switchTo(i, buf, ts);
+      }
+    }
+    if (i !== this.current) return false;
+    const seq = (rtpSeq(buf) + this.seqOffset) & 0xffff;
+    const ts = (rtpTimestamp(buf) + this.tsOffset) >>> 0;
+    if (seqNewer(seq, this.lastSeq)) {
+      this.lastSeq = seq;
+      this.lastTs = ts;
+      this.lastAt = performance.now();
+    }
+    writeU16(buf, 2, seq);
+    writeU32(buf, 4, ts);
+    writeU32(buf, 8, this.ssrc);
+    return true;
+  }
+
+  private startsKeyframe(i: number, buf: Buffer): boolean {
+    const off = rtpPayloadOffset(buf);
+    if (off < 0) return false;
+    return this.layers[i]!.codec === 'h264' ? classifyH264(buf, off) === FrameKind.Key : isVp8Keyframe(buf, off);
+  }
+
+  /** Continues our space from the last packet sent: the next sequence number, the time elapsed since. */
+  private switchTo(i: number, buf: Buffer, ts: number): void {
+    const started = this.current >= 0 || this.lastAt > 0;
+    const elapsed = started ? Math.max(1, Math.round(((performance.now() - this.lastAt) * this.layers[i]!.clockRate) / 1000)) : 0;
+    this.seqOffset = (this.lastSeq + 1 - rtpSeq(buf)) & 0xffff;
+    this.tsOffset = (this.lastTs + elapsed - ts) >>> 0;
+    this.switchSeq = (this.lastSeq + 1) & 0xffff;
+    if (this.current >= 0) this.switches++;
+    this.current = i;
+  }
+
+  /** The current layer's sender report, on our SSRC and timestamps (A/V sync depends on it). */
+  private senderReport(i: number, report: Buffer): void {
+    if (i !== this.current || report.length < 20) return;
+    const out = Buffer.from(report);
+    writeU32(out, 4, this.ssrc);
+    writeU32(out, 16, (out.readUInt32BE(16) + this.tsOffset) >>> 0);
+    try {
+      this.sink.sendMessageBinary(out);
+    } catch {
+      // The track closed: the transport's state handler cleans up.
+    }
+  }
+}
