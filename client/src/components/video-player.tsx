@@ -1,4 +1,4 @@
-import { useRef, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { formatBitrate, formatFps, formatMs, formatResolution } from '../lib/rtc-stats.ts';
 import { useMediaStream } from '../lib/use-media-stream.ts';
 import { useMuteToggle } from '../lib/use-mute-toggle.ts';
@@ -25,6 +25,7 @@ export function VideoPlayer({ player }: { player: Player }) {
   const tracks = player.tracks.value;
   const state = player.state.value;
   useMediaStream(video, tracks);
+  usePlayerWidth(video, player);
 
   const message =
     state === 'starting' && player.waitingForBroadcaster.value
@@ -64,6 +65,7 @@ export function VideoPlayer({ player }: { player: Player }) {
             {muted ? 'Unmute' : 'Mute'}
           </Button>
         ) : null}
+        {hasVideo ? <QualityMenu player={player} /> : null}
         <Button small onClick={() => setShowStats(!showStats)} aria-pressed={showStats} aria-label="Show stats">
           Stats
         </Button>
@@ -74,8 +76,66 @@ export function VideoPlayer({ player }: { player: Player }) {
   );
 }
 
+/** Tells the player how wide its <video> is on screen, in device pixels, as it changes. */
+function usePlayerWidth(video: { current: HTMLVideoElement | null }, player: Player): void {
+  useEffect(() => {
+    const el = video.current;
+    if (!el || typeof ResizeObserver !== 'function') return;
+    const observer = new ResizeObserver(() => {
+      const width = el.getBoundingClientRect().width;
+      if (width > 0) player.setViewportWidth(width * (window.devicePixelRatio || 1));
+    });
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, [video, player]);
+}
+
+/** "720p" for a layer of 1280×720. */
+function layerLabel(l: { width: number; height: number }, index: number): string {
+  return l.height > 0 ? `${l.height}p` : `Layer ${index + 1}`;
+}
+
+/** Auto, or one of the stream's simulcast layers (shown only when it has several). */
+function QualityMenu({ player }: { player: Player }) {
+  const layers = player.layers.value;
+  if (!layers || layers.layers.length < 2) return null;
+  const quality = player.quality.value;
+  return (
+    <label class={styles.quality}>
+      <span class={styles.qualityLabel}>Quality</span>
+      <select
+        data-testid="quality-select"
+        value={quality === null ? 'auto' : String(quality)}
+        onChange={(e) => {
+          const v = (e.currentTarget as HTMLSelectElement).value;
+          player.setQuality(v === 'auto' ? null : Number(v));
+        }}
+      >
+        <option value="auto">Auto</option>
+        {layers.layers
+          .map((l, i) => ({ l, i }))
+          .reverse()
+          .map(({ l, i }) => (
+            <option key={i} value={String(i)}>
+              {layerLabel(l, i)}
+            </option>
+          ))}
+      </select>
+    </label>
+  );
+}
+
 function StatsOverlay({ player }: { player: Player }) {
   const f = player.figures.value;
+  const layers = player.layers.value;
+  useEffect(() => {
+    const timer = setInterval(() => void player.refreshLayers(), 2_000);
+    return () => clearInterval(timer);
+  }, [player]);
+  const current = layers && layers.current >= 0 ? layers.layers[layers.current] : undefined;
+  const layerText = !layers
+    ? 'One (no simulcast)'
+    : `${current ? layerLabel(current, layers.current) : '—'}${layers.target !== layers.current && layers.layers[layers.target] ? ` → ${layerLabel(layers.layers[layers.target]!, layers.target)}` : ''} (${layers.switches} switches)`;
   return (
     <div class={styles.stats}>
       <Figures
@@ -87,11 +147,14 @@ function StatsOverlay({ player }: { player: Player }) {
           'audio-packets': f?.audioPacketsReceived ?? null,
           'video-packets': f?.videoPacketsReceived ?? null,
           'latency-ms': f?.latencyMs === null || !f ? null : Math.round(f.latencyMs),
+          layer: layers ? layers.current : null,
+          'layer-switches': layers ? layers.switches : null,
         }}
         figures={[
           { label: 'Latency (est.)', value: formatMs(f?.latencyMs ?? null), testId: 'stat-latency' },
           { label: 'Bitrate', value: formatBitrate(f?.bitrateKbps ?? null) },
           { label: 'Resolution', value: formatResolution(f?.width ?? null, f?.height ?? null) },
+          { label: 'Layer', value: layerText, testId: 'stat-layer' },
           { label: 'Frame rate', value: formatFps(f?.fps ?? null) },
           { label: 'Frames dropped', value: f ? String(f.framesDropped) : '—' },
           { label: 'Packets lost', value: f ? String(f.packetsLost) : '—' },

@@ -6,6 +6,11 @@ import type { StatsReportLike } from './rtc-stats.ts';
 
 export interface SenderLike {
   replaceTrack(track: MediaStreamTrack | null): Promise<void>;
+  /** Encodings on and off (simulcast layers); absent in fakes that do not need it. */
+  getParameters?(): RTCRtpSendParameters;
+  setParameters?(parameters: RTCRtpSendParameters): Promise<void>;
+  /** This sender's own figures (its outbound-rtp). */
+  getStats?(): Promise<StatsReportLike>;
 }
 
 export interface TransceiverLike {
@@ -52,5 +57,7 @@ export function browserRtc(win: Window & typeof globalThis) {
     /** Only the Studio touches this; it is undefined outside secure contexts. */
     mediaDevices: () => (win.navigator.mediaDevices as MediaDevicesLike | undefined) ?? null,
     videoCodecs: () => win.RTCRtpSender?.getCapabilities?.('video')?.codecs ?? null,
+    /** A stream to group simulcast layers under one a=msid. */
+    createMediaStream: (tracks: MediaStreamTrack[]) => new win.MediaStream(tracks),
   };
 }

@@ -83,6 +83,21 @@ export interface PublisherFigures {
   /** Packets the server reported lost since the start of this connection. */
   packetsLost: number | null;
   rttMs: number | null;
+  /** Simulcast: each layer as sent, lowest first (null for one layer). */
+  layers?: LayerFigures[] | null;
+}
+
+/** One simulcast layer as its sender reports it. */
+export interface LayerFigures {
+  width: number | null;
+  height: number | null;
+  kbps: number | null;
+  /** Being sent (the Studio turns the top layer off under congestion, the lower ones for a screen). */
+  active: boolean;
+  /** Chrome's qualityLimitationReason: none, bandwidth, cpu, other. */
+  limitation: string | null;
+  /** Turned off because the connection was short of bandwidth (it is tried again later). */
+  pausedForBandwidth?: boolean;
 }
 
 export function publisherFigures(
@@ -102,7 +117,8 @@ export function publisherFigures(
   if (fps === null && framesSent !== undefined && previous?.framesSent !== undefined && ms > 0) {
     fps = ((framesSent - previous.framesSent) * 1000) / ms;
   }
-  const sized = video.find((s) => num(s.frameWidth) !== undefined);
+  // Simulcast: the largest layer is the broadcast's resolution.
+  const sized = video.reduce<Stat | undefined>((best, s) => ((num(s.frameWidth) ?? -1) > (num(best?.frameWidth) ?? -1) ? s : best), undefined);
 
   let fraction: number | null = null;
   let rtt: number | null = null;

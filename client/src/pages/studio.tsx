@@ -12,7 +12,7 @@ import { StatusBadge } from '../components/status-badge.tsx';
 import { StreamGate } from '../components/stream-gate.tsx';
 import { StreamKeyFields } from '../components/stream-key-fields.tsx';
 import { ViewerBadge } from '../components/viewer-badge.tsx';
-import { formatBitrate, formatFps, formatPercent, formatResolution } from '../lib/rtc-stats.ts';
+import { formatBitrate, formatFps, formatPercent, formatResolution, type LayerFigures } from '../lib/rtc-stats.ts';
 import { useChat } from '../lib/use-chat.ts';
 import { useMediaStream } from '../lib/use-media-stream.ts';
 import { useModel } from '../lib/use-model.ts';
@@ -67,6 +67,7 @@ function StudioView({ stream }: { stream: StreamView }) {
         createPeerConnection: media.createPeerConnection,
         media: local,
         videoCodecs: media.videoCodecs,
+        createMediaStream: media.createMediaStream,
       }),
     [api, media, local, stream.id],
   );
@@ -260,8 +261,22 @@ function Controls({ local, publisher, broadcasting }: { local: LocalMedia; publi
   );
 }
 
+/** "320×180 · 640×360 · 1280×720 (paused: not enough bandwidth)": what each simulcast layer sends. */
+function describeLayers(layers: LayerFigures[] | null | undefined): string {
+  if (!layers || layers.length === 0) return 'One (no simulcast)';
+  return layers
+    .map((l) => {
+      const size = formatResolution(l.width, l.height);
+      if (l.pausedForBandwidth) return `${size} (paused: not enough bandwidth)`;
+      if (!l.active) return `${size} (off)`;
+      return l.kbps === null ? size : `${size} ${formatBitrate(l.kbps)}`;
+    })
+    .join(' · ');
+}
+
 function LiveFigures({ publisher, viewers }: { publisher: Publisher; viewers: number | null }) {
   const f = publisher.figures.value;
+  const layers = f?.layers ?? null;
   return (
     <Figures
       label="Broadcast figures"
@@ -272,11 +287,14 @@ function LiveFigures({ publisher, viewers }: { publisher: Publisher; viewers: nu
         width: f?.width ?? null,
         height: f?.height ?? null,
         viewers,
+        layers: layers ? layers.map((l) => `${l.width ?? 0}x${l.height ?? 0}`).join(',') : null,
+        'layers-active': layers ? layers.map((l) => (l.active ? 1 : 0)).join(',') : null,
       }}
       figures={[
         { label: 'Bitrate', value: formatBitrate(f?.bitrateKbps ?? null), testId: 'figure-bitrate' },
         { label: 'Frame rate', value: formatFps(f?.fps ?? null) },
         { label: 'Resolution', value: formatResolution(f?.width ?? null, f?.height ?? null) },
+        { label: 'Layers', value: describeLayers(layers), testId: 'figure-layers' },
         { label: 'Packet loss', value: formatPercent(f?.packetLossPercent ?? null) },
         { label: 'Packets lost', value: f?.packetsLost == null ? '—' : String(f.packetsLost) },
         { label: 'Viewers', value: viewers === null ? '—' : String(viewers), testId: 'figure-viewers' },

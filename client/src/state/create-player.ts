@@ -9,6 +9,7 @@ import { IceServerCache } from '../lib/ice-servers.ts';
 import { requestPlayback } from '../lib/whep.ts';
 import { createStreamEvents, type OpenEventSource, type StreamEventMessage } from './stream-events.ts';
 import type { StreamStatus } from '../../../protocol/api.ts';
+import type { LayerState } from '../../../protocol/sfu.ts';
 
 /**
  * idle: not started · offline: nothing is published (waiting for `live`) · starting: asking
@@ -87,6 +88,9 @@ export function createPlayer(deps: PlayerDeps) {
   /** Set while the ICE servers for the next connection are being asked for (a connection is on its way). */
   let asking: object | null = null;
   let everPlayed = false;
+  const layers = signal<LayerState | null>(null);
+  const quality = signal<number | null>(null);
+  let viewportWidth: number | null = null;
   /**
    * Counts offline -> live transitions, so a 409 that raced with the stream going live is
    * retried at once. (The event stream repeats the current status on every (re)connection;
@@ -228,6 +232,7 @@ export function createPlayer(deps: PlayerDeps) {
           attempt.value = 0;
         });
         everPlayed = true;
+        void sendLayerPreferences();
         break;
       case 'disconnected':
         if (!events.connected.peek()) {
@@ -424,11 +429,57 @@ export function createPlayer(deps: PlayerDeps) {
     void connect();
   }
 
+  // ------------------------------------------------------------ simulcast layers
+
+  /**
+   * Tells the server what this viewer is like — its player's width in device pixels and the
+   * quality chosen in the menu — so a simulcast stream sends it the layer that suits it (a
+   * thumbnail-sized player never gets 720p). Answered with the stream's layers (null
+   * without simulcast), which the quality menu and the stats overlay show.
+   */
+  async function sendLayerPreferences(): Promise<void> {
+    const c = conn;
+    if (!c?.sessionUrl || c.pc.connectionState !== 'connected') return;
+    try {
+      const response = await deps.fetch(`${c.sessionUrl}/layers`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ maxWidth: viewportWidth, layer: quality.peek() }),
+      });
+      const body = (await response.json().catch(() => null)) as { layers?: LayerState | null } | null;
+      if (conn === c && response.ok && body) layers.value = body.layers ?? null;
+    } catch {
+      // The next connection tells it again.
+    }
+  }
+
+  /** The player's width in device pixels (a resize of less than a tenth is not worth saying). */
+  function setViewportWidth(width: number): void {
+    const w = Math.max(1, Math.round(width));
+    if (viewportWidth !== null && Math.abs(w - viewportWidth) < viewportWidth * 0.1) return;
+    viewportWidth = w;
+    void sendLayerPreferences();
+  }
+
+  /** A quality from the menu: a layer index (0 = lowest), or null for automatic. */
+  function setQuality(layer: number | null): void {
+    quality.value = layer;
+    void sendLayerPreferences();
+  }
+
   return {
     state,
     error,
     tracks,
     figures,
+    /** The stream's simulcast layers as the server last said (null: one layer, or not known yet). */
+    layers,
+    /** The quality the viewer chose (layer index), null = automatic. */
+    quality,
+    setViewportWidth,
+    setQuality,
+    /** Asks the server for the layer state again (the stats overlay does, every few seconds). */
+    refreshLayers: sendLayerPreferences,
     attempt,
     waitingForBroadcaster,
     full,

@@ -289,6 +289,49 @@ describe('switching devices while live', () => {
   });
 });
 
+describe('simulcast', () => {
+  const simulcastSetup = () => setup({ createMediaStream: (tracks) => ({ id: 'stream-1', tracks }) as unknown as MediaStream }, createFakeDevices({ cameraHeight: 720 }));
+
+  it('sends a 720p camera as three layers (a quarter, half, full size) of one stream, lowest first, then audio', async () => {
+    const t = simulcastSetup();
+    await live(t);
+    const x = t.peers.last.transceivers;
+    expect(x.map((r) => r.kind)).toEqual(['video', 'video', 'video', 'audio']);
+    expect(x.slice(0, 3).map((r) => r.init?.sendEncodings?.[0]?.scaleResolutionDownBy)).toEqual([4, 2, 1]);
+    expect(x.slice(0, 3).map((r) => r.init?.sendEncodings?.[0]?.maxBitrate)).toEqual([150_000, 500_000, 2_000_000]);
+    expect(new Set(x.slice(0, 3).map((r) => (r.init?.streams?.[0] as unknown as { id: string }).id))).toEqual(new Set(['stream-1']));
+    // The top layer sends the camera track itself, the others clones of it.
+    expect(x[2]!.sender.track).toBe(t.local.videoTrack.value);
+    expect(x[0]!.sender.track).not.toBe(t.local.videoTrack.value);
+    expect(x[0]!.sender.track?.getSettings().deviceId).toBe('cam1');
+    for (const r of x.slice(0, 3)) expect(r.codecPreferences?.[0]?.sdpFmtpLine).toContain('packetization-mode=1');
+  });
+
+  it('sends one layer from a camera below 540 lines, or without a way to group layers', async () => {
+    const low = setup({ createMediaStream: (tracks) => ({ id: 's', tracks }) as unknown as MediaStream }, createFakeDevices({ cameraHeight: 480 }));
+    await live(low);
+    expect(low.peers.last.transceivers.map((r) => r.kind)).toEqual(['video', 'audio']);
+    const plain = setup({}, createFakeDevices({ cameraHeight: 720 }));
+    await live(plain);
+    expect(plain.peers.last.transceivers.map((r) => r.kind)).toEqual(['video', 'audio']);
+  });
+
+  it('puts a new camera on every layer, and pauses the lower layers while the screen is shared', async () => {
+    const t = simulcastSetup();
+    await live(t);
+    const x = t.peers.last.transceivers;
+    const oldClone = x[0]!.sender.track as unknown as { stopped: boolean };
+    await t.local.selectCamera('cam2');
+    await settle();
+    expect(x.slice(0, 3).map((r) => r.sender.track?.getSettings().deviceId)).toEqual(['cam2', 'cam2', 'cam2']);
+    expect(oldClone.stopped).toBe(true);
+    await t.local.shareScreen();
+    await settle();
+    expect(x.slice(0, 3).map((r) => r.sender.getParameters().encodings[0]!.active)).toEqual([false, false, true]);
+    expect(x[2]!.sender.track?.getSettings().deviceId).toBe('screen');
+  });
+});
+
 describe('figures', () => {
   it('samples getStats every second while live', async () => {
     const t = setup();

@@ -3,7 +3,7 @@ import { ApiError, describeError } from '../lib/api-error.ts';
 import type { FetchFn } from '../lib/http.ts';
 import type { CreatePeerConnection, PeerConnectionLike, TransceiverLike } from '../lib/peer.ts';
 import { retryDelayMs, isRetryable } from '../lib/retry.ts';
-import { publisherFigures, type PublisherFigures, type PublisherSample } from '../lib/rtc-stats.ts';
+import { publisherFigures, type LayerFigures, type PublisherFigures, type PublisherSample } from '../lib/rtc-stats.ts';
 import { deleteSession, waitForIceGathering } from '../lib/sdp-session.ts';
 import { IceServerCache } from '../lib/ice-servers.ts';
 import { preferH264, publishOffer } from '../lib/whip.ts';
@@ -19,9 +19,11 @@ export interface PublisherDeps {
   streamKey: () => Promise<string>;
   createPeerConnection: CreatePeerConnection;
   /** What is broadcast: the camera/microphone or screen tracks. */
-  media: Pick<LocalMedia, 'videoTrack' | 'audioTrack' | 'error' | 'start' | 'stop' | 'setSink'>;
+  media: Pick<LocalMedia, 'videoTrack' | 'audioTrack' | 'error' | 'start' | 'stop' | 'setSink' | 'source'>;
   /** The browser's video codecs (RTCRtpSender.getCapabilities), for preferring H.264. */
   videoCodecs?: () => readonly RTCRtpCodec[] | null;
+  /** Makes the stream that groups simulcast layers (one a=msid); without it one layer is sent. */
+  createMediaStream?: (tracks: MediaStreamTrack[]) => MediaStream;
   iceGatheringTimeoutMs?: number;
   /** How long a new connection may take to reach `connected` before it counts as failed. */
   connectTimeoutMs?: number;
@@ -32,10 +34,41 @@ export interface PublisherDeps {
   deleteTimeoutMs?: number;
 }
 
+/**
+ * The simulcast layers sent from a camera of at least SIMULCAST_MIN_HEIGHT lines, lowest
+ * first (the server takes the video sections in this order): a quarter, half and the full
+ * size, each from its own clone of the camera track in its own transceiver (libdatachannel
+ * routes by SSRC, so rid simulcast beside audio would deliver no video).
+ */
+export const SIMULCAST_LAYERS = [
+  { scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  { scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+  { scaleResolutionDownBy: 1, maxBitrate: 2_000_000 },
+] as const;
+export const SIMULCAST_MIN_HEIGHT = 540;
+/** Samples (one a second) the top layer must say `bandwidth` before it is turned off. */
+const CONGESTED_SAMPLES = 3;
+/** Chrome starts every connection at a few hundred kbit/s and says `bandwidth` while it ramps up: not congestion. */
+const WARM_UP_MS = 10_000;
+/** How long the top layer stays off before it is tried again. */
+const TOP_LAYER_RETRY_MS = 30_000;
+
 /** One PeerConnection and the WHIP session it belongs to. */
 interface Connection {
   pc: PeerConnectionLike;
+  /** The (top) video sender. */
   video: TransceiverLike;
+  /** Simulcast: every layer's transceiver, lowest first (empty for one layer), and the track clones they send. */
+  layers: TransceiverLike[];
+  clones: MediaStreamTrack[];
+  /** Samples in a row the top layer was limited by bandwidth; when it was turned off. */
+  congested: number;
+  topOffAt: number | null;
+  /** When it connected (Date.now()), for the warm-up. */
+  liveSince: number;
+  /** The browser's recent bandwidth estimates (availableOutgoingBitrate), oldest first. */
+  estimates: number[];
+  layerBytes: Array<{ bytes: number; at: number } | null>;
   audio: TransceiverLike;
   sessionUrl: string | null;
   connectTimer: ReturnType<typeof setTimeout> | null;
@@ -89,8 +122,41 @@ export function createPublisher(deps: PublisherDeps) {
   // A new camera, microphone or screen goes onto the live senders before the old track stops.
   media.setSink(async (kind, track) => {
     const c = conn;
-    if (c) await c[kind].sender.replaceTrack(track);
+    if (!c) return;
+    if (kind === 'audio' || c.layers.length === 0) return c[kind].sender.replaceTrack(track);
+    // Simulcast: the new track on the top layer, clones of it on the others. A screen is
+    // one layer: the lower ones are paused while it is shared.
+    const old = c.clones;
+    c.clones = [];
+    const top = c.layers.length - 1;
+    for (let i = 0; i < c.layers.length; i++) {
+      const t = i === top || !track ? track : track.clone();
+      if (t && t !== track) c.clones.push(t);
+      await c.layers[i]!.sender.replaceTrack(t);
+    }
+    for (const t of old) t.stop();
+    const screen = media.source.peek() === 'screen';
+    for (let i = 0; i < top; i++) await setLayerActive(c, i, !screen);
   });
+
+  /** Whether the connection should send simulcast: a camera (not a screen) of at least 540 lines. */
+  function simulcastFor(track: MediaStreamTrack | null): boolean {
+    if (!track || !deps.createMediaStream || media.source.peek() === 'screen') return false;
+    return (track.getSettings?.().height ?? 0) >= SIMULCAST_MIN_HEIGHT;
+  }
+
+  async function setLayerActive(c: Connection, layer: number, active: boolean): Promise<void> {
+    const sender = c.layers[layer]?.sender;
+    if (!sender?.getParameters || !sender.setParameters) return;
+    try {
+      const params = sender.getParameters();
+      if (!params.encodings?.[0] || params.encodings[0].active === active) return;
+      params.encodings[0].active = active;
+      await sender.setParameters(params);
+    } catch {
+      // A closing connection.
+    }
+  }
 
   // ------------------------------------------------------------ broadcast
 
@@ -129,10 +195,21 @@ export function createPublisher(deps: PublisherDeps) {
       if (mine !== run) return;
 
       const pc = deps.createPeerConnection({ bundlePolicy: 'max-bundle', iceServers: servers });
-      const video = pc.addTransceiver(media.videoTrack.peek() ?? 'video', { direction: 'sendonly' });
+      const camera = media.videoTrack.peek();
+      const layers: TransceiverLike[] = [];
+      const clones: MediaStreamTrack[] = [];
+      if (camera && simulcastFor(camera)) {
+        const stream = deps.createMediaStream!([camera]);
+        SIMULCAST_LAYERS.forEach((encoding, i) => {
+          const t = i === SIMULCAST_LAYERS.length - 1 ? camera : camera.clone();
+          if (t !== camera) clones.push(t);
+          layers.push(pc.addTransceiver(t, { direction: 'sendonly', streams: [stream], sendEncodings: [{ ...encoding }] }));
+        });
+      }
+      const video = layers[layers.length - 1] ?? pc.addTransceiver(camera ?? 'video', { direction: 'sendonly' });
       const audio = pc.addTransceiver(media.audioTrack.peek() ?? 'audio', { direction: 'sendonly' });
-      preferH264(video, deps.videoCodecs?.() ?? null);
-      c = { pc, video, audio, sessionUrl: null, connectTimer: null, disconnectTimer: null, sample: null };
+      for (const t of layers.length > 0 ? layers : [video]) preferH264(t, deps.videoCodecs?.() ?? null);
+      c = { pc, video, layers, clones, congested: 0, topOffAt: null, liveSince: Infinity, estimates: [], layerBytes: [], audio, sessionUrl: null, connectTimer: null, disconnectTimer: null, sample: null };
       conn = c;
       const current = c;
       pc.addEventListener('connectionstatechange', () => onConnectionState(mine, current));
@@ -177,6 +254,7 @@ export function createPublisher(deps: PublisherDeps) {
       case 'connected':
         clearTimers(c);
         wasLive = true;
+        if (c.liveSince === Infinity) c.liveSince = Date.now();
         batch(() => {
           status.value = 'live';
           error.value = null;
@@ -252,6 +330,8 @@ export function createPublisher(deps: PublisherDeps) {
     } catch {
       // already closed
     }
+    for (const t of c.clones) t.stop();
+    c.clones = [];
   }
 
   /**
@@ -335,10 +415,66 @@ export function createPublisher(deps: PublisherDeps) {
       if (conn !== c) return;
       const { figures: next, sample } = publisherFigures(report, c.sample);
       c.sample = sample;
+      next.layers = c.layers.length > 0 ? await layerFigures(c, availableOutgoingBitrate(report)) : null;
+      if (conn !== c) return;
       figures.value = next;
     } catch {
       // A closing connection: the next sample comes from the next one.
     }
+  }
+
+  /**
+   * Each layer's figures from its own sender. Chrome does not switch a layer off by itself
+   * when the connection is short of bandwidth: after CONGESTED_SAMPLES seconds of the top
+   * layer saying so, it is turned off (viewers move down a layer), and tried again later.
+   */
+  async function layerFigures(c: Connection, estimate: number | null): Promise<LayerFigures[]> {
+    if (estimate !== null) c.estimates = [...c.estimates.slice(-(CONGESTED_SAMPLES - 1)), estimate];
+    const out: LayerFigures[] = [];
+    const top = c.layers.length - 1;
+    for (let i = 0; i < c.layers.length; i++) {
+      const sender = c.layers[i]!.sender;
+      let stat: Record<string, unknown> | undefined;
+      try {
+        (await sender.getStats?.())?.forEach((s) => {
+          const r = s as Record<string, unknown>;
+          if (r.type === 'outbound-rtp') stat = r;
+        });
+      } catch {
+        // A closing connection.
+      }
+      const bytes = typeof stat?.bytesSent === 'number' ? stat.bytesSent : null;
+      const at = typeof stat?.timestamp === 'number' ? stat.timestamp : Date.now();
+      const before = c.layerBytes[i];
+      const kbps = bytes !== null && before && at > before.at ? ((bytes - before.bytes) * 8) / (at - before.at) : null;
+      c.layerBytes[i] = bytes === null ? null : { bytes, at };
+      const active = sender.getParameters?.().encodings?.[0]?.active !== false;
+      out.push({
+        width: typeof stat?.frameWidth === 'number' ? stat.frameWidth : null,
+        height: typeof stat?.frameHeight === 'number' ? stat.frameHeight : null,
+        kbps: kbps === null ? null : Math.max(0, kbps),
+        active,
+        limitation: typeof stat?.qualityLimitationReason === 'string' ? stat.qualityLimitationReason : null,
+      });
+    }
+    const t = out[top]!;
+    if (Date.now() - c.liveSince < WARM_UP_MS) c.congested = 0;
+    else if (t.active) {
+      // Short of bandwidth and the estimate not climbing (Chrome ramping up says `bandwidth` too).
+      const rising = c.estimates.length > 1 && c.estimates[c.estimates.length - 1]! > c.estimates[0]! * 1.05;
+      c.congested = t.limitation === 'bandwidth' && !rising ? c.congested + 1 : 0;
+      if (c.congested >= CONGESTED_SAMPLES) {
+        c.congested = 0;
+        c.topOffAt = Date.now();
+        await setLayerActive(c, top, false);
+        t.active = false;
+      }
+    } else if (c.topOffAt !== null && Date.now() - c.topOffAt >= TOP_LAYER_RETRY_MS && media.source.peek() !== 'screen') {
+      c.topOffAt = null;
+      await setLayerActive(c, top, true);
+    }
+    t.pausedForBandwidth = !t.active && c.topOffAt !== null;
+    return out;
   }
 
   return {
@@ -354,6 +490,16 @@ export function createPublisher(deps: PublisherDeps) {
   };
 }
 
+
+/** The selected candidate pair's availableOutgoingBitrate (the browser's estimate, bit/s). */
+function availableOutgoingBitrate(report: { forEach(cb: (s: unknown) => void): void }): number | null {
+  let best: number | null = null;
+  report.forEach((s) => {
+    const r = s as Record<string, unknown>;
+    if (r.type === 'candidate-pair' && r.nominated === true && typeof r.availableOutgoingBitrate === 'number') best = Math.max(best ?? 0, r.availableOutgoingBitrate);
+  });
+  return best;
+}
 
 /** The WHIP URL with `replaces=<id of the failed session>` (the last path segment of its URL). */
 export function replacingUrl(whipUrl: string, sessionUrl: string): string {

@@ -29,7 +29,9 @@ export interface FakeTrack {
   readyState: 'live' | 'ended';
   stopped: boolean;
   stop(): void;
-  getSettings(): { deviceId: string };
+  getSettings(): { deviceId: string; height?: number };
+  /** A copy (simulcast layers send clones of the camera track). */
+  clone(): FakeTrack & MediaStreamTrack;
   addEventListener(type: string, listener: Listener): void;
   removeEventListener(type: string, listener: Listener): void;
   /** The browser ends a track (e.g. "Stop sharing"). */
@@ -37,7 +39,7 @@ export interface FakeTrack {
 }
 
 let trackCounter = 0;
-export function fakeTrack(kind: 'video' | 'audio', deviceId = `${kind}-default`): FakeTrack & MediaStreamTrack {
+export function fakeTrack(kind: 'video' | 'audio', deviceId = `${kind}-default`, height?: number): FakeTrack & MediaStreamTrack {
   const emitter = new Emitter();
   const track: FakeTrack = {
     kind,
@@ -48,7 +50,8 @@ export function fakeTrack(kind: 'video' | 'audio', deviceId = `${kind}-default`)
       track.stopped = true;
       track.readyState = 'ended';
     },
-    getSettings: () => ({ deviceId }),
+    getSettings: () => (height === undefined ? { deviceId } : { deviceId, height }),
+    clone: () => fakeTrack(kind, deviceId, height),
     addEventListener: (type, listener) => emitter.addEventListener(type, listener),
     removeEventListener: (type, listener) => emitter.removeEventListener(type, listener),
     end() {
@@ -62,7 +65,14 @@ export function fakeTrack(kind: 'video' | 'audio', deviceId = `${kind}-default`)
 export interface FakeTransceiver extends TransceiverLike {
   kind: 'video' | 'audio';
   direction: RTCRtpTransceiverDirection | undefined;
-  sender: { track: MediaStreamTrack | null; replaced: (MediaStreamTrack | null)[]; replaceTrack(t: MediaStreamTrack | null): Promise<void> };
+  sender: {
+    track: MediaStreamTrack | null;
+    replaced: (MediaStreamTrack | null)[];
+    replaceTrack(t: MediaStreamTrack | null): Promise<void>;
+    getParameters(): RTCRtpSendParameters;
+    setParameters(p: RTCRtpSendParameters): Promise<void>;
+  };
+  init: RTCRtpTransceiverInit | undefined;
   codecPreferences: RTCRtpCodec[] | null;
 }
 
@@ -86,9 +96,11 @@ export class FakePeerConnection extends Emitter implements PeerConnectionLike {
   addTransceiver(trackOrKind: MediaStreamTrack | 'audio' | 'video', init?: RTCRtpTransceiverInit): FakeTransceiver {
     const track = typeof trackOrKind === 'string' ? null : trackOrKind;
     const kind = (typeof trackOrKind === 'string' ? trackOrKind : trackOrKind.kind) as 'video' | 'audio';
+    let params = { encodings: (init?.sendEncodings ?? [{}]).map((e) => ({ active: true, ...e })) } as RTCRtpSendParameters;
     const transceiver: FakeTransceiver = {
       kind,
       direction: init?.direction,
+      init,
       codecPreferences: null,
       sender: {
         track,
@@ -96,6 +108,10 @@ export class FakePeerConnection extends Emitter implements PeerConnectionLike {
         async replaceTrack(t) {
           transceiver.sender.track = t;
           transceiver.sender.replaced.push(t);
+        },
+        getParameters: () => structuredClone(params),
+        async setParameters(p) {
+          params = structuredClone(p);
         },
       },
       setCodecPreferences(codecs) {
@@ -261,7 +277,7 @@ export function createEventSourceFactory() {
 }
 
 /** Cameras and microphones; every getUserMedia hands out new tracks of the asked device. */
-export function createFakeDevices(opts: { denied?: boolean } = {}) {
+export function createFakeDevices(opts: { denied?: boolean; cameraHeight?: number } = {}) {
   const calls: MediaStreamConstraints[] = [];
   const handedOut: (FakeTrack & MediaStreamTrack)[] = [];
   const deviceOf = (c: boolean | MediaTrackConstraints | undefined, fallback: string) => {
@@ -282,7 +298,7 @@ export function createFakeDevices(opts: { denied?: boolean } = {}) {
       calls.push(constraints);
       if (opts.denied) throw Object.assign(new Error('Permission denied'), { name: 'NotAllowedError' });
       const tracks: (FakeTrack & MediaStreamTrack)[] = [];
-      if (constraints.video) tracks.push(fakeTrack('video', deviceOf(constraints.video, 'cam1')));
+      if (constraints.video) tracks.push(fakeTrack('video', deviceOf(constraints.video, 'cam1'), opts.cameraHeight));
       if (constraints.audio) tracks.push(fakeTrack('audio', deviceOf(constraints.audio, 'mic1')));
       handedOut.push(...tracks);
       return stream(tracks);
