@@ -66,6 +66,8 @@ export interface WorkerStats {
   /** Retransmissions answered from the packet cache. */
   nacksAnswered: number;
   keyframeRequests: number;
+  /** Simulcast layer switches of viewers, per stream with a router here (since its router opened). */
+  layerSwitches: Record<string, number>;
   rssBytes: number;
   cpuUserMicros: number;
   cpuSystemMicros: number;

@@ -12,6 +12,7 @@ import type { RouterId, StreamId, TransportId } from '../protocol/ids.ts';
 import type { MediaKind, ProducerInfo, RouterStats, SfuErrorCode, TransportCloseReason, WorkerSettings } from '../protocol/sfu.ts';
 import type { Consumer, MediaTrack } from './media-track.ts';
 import { Producer, type ProducerSource } from './producer.ts';
+import { SimulcastConsumer } from './simulcast-consumer.ts';
 
 export class SfuError extends Error {
   constructor(
@@ -43,12 +44,22 @@ export interface Transport {
   close(): void;
 }
 
-/** A consumer that follows the producer of its kind, whichever that is (plain RTP, pipes). */
+/**
+ * A consumer that follows the producer of its kind, whichever that is (plain RTP, pipes).
+ * Of a simulcast producer's video it takes the top layer being sent, through a
+ * SimulcastConsumer: when the publisher pauses the top layer (congestion), the recorder
+ * and pipes go on with the next one instead of stalling.
+ */
 interface Follower {
   kind: MediaKind;
   consumer: Consumer;
   keyframeIntervalMs: number | undefined;
+  /** Prime it with the cached group of pictures when attached (pipes; not FFmpeg, which dislikes the squeezed replay). */
+  primeMaxAgeMs: number | undefined;
+  layered?: SimulcastConsumer;
 }
+
+const NO_OWNER = { consumerBroken: () => {} };
 
 /** Keyframe requests to one source: at most one per this interval, the rest coalesced. */
 const KEYFRAME_INTERVAL_MS = 500;
@@ -70,6 +81,8 @@ export class MediaRouter {
   private closed = false;
   keyframeRequests = 0;
   nacksAnswered = 0;
+  /** Simulcast viewers moved to another layer. */
+  layerSwitches = 0;
   private bytesInAtLastTick = 0;
   private lastTickAt = performance.now();
   private bitrateIn = 0;
@@ -170,10 +183,11 @@ export class MediaRouter {
    * A consumer that follows the producer of its kind: attached now if there is one, and to
    * every producer of that kind made later (a codec change).
    */
-  follow(kind: MediaKind, consumer: Consumer, keyframeIntervalMs?: number): void {
-    const f: Follower = { kind, consumer, keyframeIntervalMs };
+  follow(kind: MediaKind, consumer: Consumer, keyframeIntervalMs?: number, primeMaxAgeMs?: number): void {
+    const f: Follower = { kind, consumer, keyframeIntervalMs, primeMaxAgeMs };
     this.followers.add(f);
-    this.producers.get(kind)?.track.add(consumer);
+    const p = this.producers.get(kind);
+    if (p) this.attach(f, p);
     if (keyframeIntervalMs !== undefined) {
       this.requestKeyframe();
       this.keyframeCheckTimer ??= setInterval(() => this.keepKeyframesComing(), KEYFRAME_CHECK_MS);
@@ -184,7 +198,7 @@ export class MediaRouter {
     for (const f of this.followers) {
       if (f.consumer !== consumer) continue;
       this.followers.delete(f);
-      this.producers.get(f.kind)?.track.remove(consumer);
+      this.detach(f);
     }
     if (![...this.followers].some((f) => f.keyframeIntervalMs !== undefined)) {
       clearInterval(this.keyframeCheckTimer);
@@ -218,6 +232,32 @@ export class MediaRouter {
   /** A consumer's receiver lost a packet: resent from the producer's cache when it is there. */
   retransmit(track: MediaTrack, consumer: Consumer, seq: number): void {
     if (track.retransmit(consumer, seq)) this.nacksAnswered++;
+  }
+
+  /** A follower's receiver lost a packet of `ssrc` (what the follower sends on): resent from the right cache. */
+  retransmitFollower(consumer: Consumer, ssrc: number, seq: number): void {
+    for (const f of this.followers) {
+      if (f.consumer !== consumer) continue;
+      const p = this.producers.get(f.kind);
+      if (!p || p.track.ssrc !== ssrc) continue;
+      if (f.layered ? f.layered.retransmit(seq) : p.track.retransmit(consumer, seq)) this.nacksAnswered++;
+    }
+  }
+
+  private attach(f: Follower, p: Producer): void {
+    if (p.simulcast && f.kind === 'video') {
+      f.layered = new SimulcastConsumer(p.layers, f.consumer.sink, f.consumer.payloadType, p.track.ssrc, (l) => this.requestKeyframe(l), f.consumer.owner ?? NO_OWNER);
+      f.layered.open(f.primeMaxAgeMs ?? -1);
+      return;
+    }
+    p.track.add(f.consumer);
+    if (f.primeMaxAgeMs !== undefined && f.kind === 'video' && !p.track.prime(f.consumer, f.primeMaxAgeMs)) this.requestKeyframe();
+  }
+
+  private detach(f: Follower): void {
+    f.layered?.close();
+    f.layered = undefined;
+    this.producers.get(f.kind)?.track.remove(f.consumer);
   }
 
   /** A transport ended on its own (failure, timeout, its peer's goodbye): reported to the server. */
@@ -274,9 +314,18 @@ export class MediaRouter {
       onKeyframeNeeded: () => this.requestKeyframe(),
       onBFrame: (producer) => producer.source?.reject('b-frames', 'the H.264 stream has B-frames, which browsers cannot play over WebRTC: set bframes=0 in the encoder (x264: tune=zerolatency)'),
     });
+    const old = this.producers.get(info.kind);
     this.producers.set(info.kind, p);
     // A producer made anew (first source, or a codec change) feeds the followers too.
-    for (const f of this.followers) if (f.kind === info.kind) p.track.add(f.consumer);
+    for (const f of this.followers) {
+      if (f.kind !== info.kind) continue;
+      if (f.layered) {
+        f.layered.close();
+        f.layered = undefined;
+      }
+      old?.track.remove(f.consumer);
+      this.attach(f, p);
+    }
     return p;
   }
 

@@ -80,9 +80,8 @@ export class PipeTransport implements Transport, ProducerSource, ConsumerSink {
     if (this.closed || !this.connected) throw new SfuError('TRANSPORT_NOT_FOUND', 'the pipe is not connected');
     const consumer: Consumer = { sink: this, payloadType, open: true, packetsSent: 0, broken: false };
     this.consumers.push({ kind, consumer });
-    this.router.follow(kind, consumer);
+    this.router.follow(kind, consumer, undefined, PRIME_MAX_AGE_MS);
     const track = this.router.producer(kind)?.track;
-    if (kind === 'video' && !track?.prime(consumer, PRIME_MAX_AGE_MS)) this.router.requestKeyframe();
     return { kind, codec: track?.codec, payloadType, clockRate: track?.clockRate, ssrc: track?.ssrc };
   }
 
@@ -142,10 +141,7 @@ export class PipeTransport implements Transport, ProducerSource, ConsumerSink {
         // Origin side: the far router wants a keyframe, or lost a packet on the pipe.
         keyframeRequest: () => this.router.requestKeyframe(),
         nack: (mediaSsrc, seq) => {
-          for (const { kind, consumer } of this.consumers) {
-            const track = this.router.producer(kind)?.track;
-            if (track?.ssrc === mediaSsrc) this.router.retransmit(track, consumer, seq);
-          }
+          for (const { consumer } of this.consumers) this.router.retransmitFollower(consumer, mediaSsrc, seq);
         },
       });
       return;

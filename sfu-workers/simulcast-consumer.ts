@@ -49,6 +49,8 @@ export class SimulcastConsumer {
     private readonly ssrc: number,
     private readonly requestKeyframe: (layer: number) => void,
     owner: ConsumerOwner,
+    /** Told of every switch (the router counts them for /metrics). */
+    private readonly onSwitch: () => void = () => {},
   ) {
     this.proxies = layers.map((_track, i) => ({
       sink,
@@ -183,7 +185,10 @@ export class SimulcastConsumer {
     this.seqOffset = (this.lastSeq + 1 - rtpSeq(buf)) & 0xffff;
     this.tsOffset = (this.lastTs + elapsed - ts) >>> 0;
     this.switchSeq = (this.lastSeq + 1) & 0xffff;
-    if (this.current >= 0) this.switches++;
+    if (this.current >= 0) {
+      this.switches++;
+      this.onSwitch();
+    }
     this.current = i;
   }
 

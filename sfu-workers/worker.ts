@@ -219,7 +219,7 @@ export class SfuWorker {
       routers: this.routers.size, peers: 0, pipesOut: 0, pipesIn: 0, pipeNacksSent: this.closedPipeNacks.sent, pipeNacksRecovered: this.closedPipeNacks.recovered,
       publishers: 0, viewers: 0,
       packetsIn: this.closedPacketsIn, packetsOut: this.closedPacketsOut,
-      nacksAnswered: this.closedNacks, keyframeRequests: this.closedKeyframes,
+      nacksAnswered: this.closedNacks, keyframeRequests: this.closedKeyframes, layerSwitches: {},
       rssBytes: process.memoryUsage.rss(), cpuUserMicros: 0, cpuSystemMicros: 0,
     };
     for (const r of this.routers.values()) {
@@ -228,6 +228,7 @@ export class SfuWorker {
       s.packetsOut += c.packetsOut;
       s.nacksAnswered += r.nacksAnswered;
       s.keyframeRequests += r.keyframeRequests;
+      if (r.layerSwitches > 0) s.layerSwitches[r.streamId] = (s.layerSwitches[r.streamId] ?? 0) + r.layerSwitches;
       s.peers += r.peerCount;
       s.pipesOut += r.pipesOut;
       s.pipesIn += r.pipesIn;

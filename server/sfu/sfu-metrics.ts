@@ -54,6 +54,21 @@ export function registerSfuMetrics(metrics: Metrics, pool: WorkerPool, media: Me
   perWorker('glint_sfu_pipes_in', 'Pipes from other nodes feeding a router on this worker.', (s) => s.pipesIn);
   perWorker('glint_sfu_pipe_nacks_sent', 'Packets lost on pipes from other nodes and asked for again (NACK) since the worker started.', (s) => s.pipeNacksSent);
   perWorker('glint_sfu_pipe_nacks_recovered', 'Packets lost on pipes from other nodes that came back after a NACK since the worker started.', (s) => s.pipeNacksRecovered);
+  new Gauge({
+    name: 'glint_webrtc_layer_switches',
+    help: 'Simulcast layer switches of WebRTC viewers, per live stream on this node (since its routers opened).',
+    labelNames: ['stream'],
+    registers,
+    collect() {
+      this.reset();
+      const byStream = new Map<string, number>();
+      for (const w of pool.all()) {
+        if (!w.ready || !w.stats) continue;
+        for (const [stream, n] of Object.entries(w.stats.layerSwitches)) byStream.set(stream, (byStream.get(stream) ?? 0) + n);
+      }
+      for (const [stream, n] of byStream) this.set({ stream }, n);
+    },
+  });
   perWorker('glint_sfu_worker_resident_memory_bytes', 'Resident memory of the worker process.', (s) => s.rssBytes);
   perWorker('glint_sfu_worker_cpu_seconds', 'CPU time used by the worker process.', (s) => (s.cpuUserMicros + s.cpuSystemMicros) / 1e6);
 }

@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { StreamId } from '../../protocol/ids.ts';
 import { createStreamer } from '../helpers/http.ts';
-import { SyntheticH264, connect, createPublisherPeer, createViewerPeer, type ClientPeer } from '../helpers/ndc-peer.ts';
+import { SyntheticH264, connect, sendSynthetic, createPublisherPeer, createViewerPeer, type ClientPeer } from '../helpers/ndc-peer.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { until } from '../helpers/wait.ts';
 
@@ -132,6 +132,10 @@ it('switches a viewer between layers on keyframes, with continuous sequence numb
   expect(layersSeen).toEqual([2, 0, 1, 2, 1, 2]);
   expect(gaps).toBe(0);
   expect(backwards).toBe(0);
+
+  // /metrics counts them per stream (from the figures the worker pushes every second).
+  const line = new RegExp(`^glint_webrtc_layer_switches\\{stream="${s.streamId}"\\} (\\d+)$`, 'm');
+  await until('the switches in /metrics', async () => (Number(line.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1]) === 5 ? true : undefined), 5_000);
 }, 60_000);
 
 it('answers layer preferences of a single-layer stream with null, and refuses bad ones', async () => {
@@ -141,7 +145,10 @@ it('answers layer preferences of a single-layer stream with null, and refuses ba
   const res = await fetch(`${server.url}/whip`, { method: 'POST', headers: { 'content-type': 'application/sdp', authorization: `Bearer ${s.streamKey}` }, body: pub.offer });
   expect(res.status).toBe(201);
   await connect(pub, await res.text());
+  const sender = sendSynthetic(pub.video!);
+  await until('the stream to be active', () => (server.app.media.isActive(s.streamId as StreamId) ? true : undefined));
   const v = await layeredViewer(s.streamId);
+  sender.stop();
   expect(await prefer(v.session, { maxWidth: 320 })).toEqual({ status: 200, body: { layers: null } });
   expect((await prefer(v.session, { maxWidth: -3 })).status).toBe(400);
   expect((await prefer(v.session, { layer: 7 })).status).toBe(400);
