@@ -100,7 +100,13 @@ export interface LayerState {
   /** Layer wanted; differs from `current` while the switch waits for a keyframe of it. */
   target: number;
   switches: number;
-  layers: Array<{ width: number; height: number; active: boolean }>;
+  /** Highest layer the viewer's link allows now (loss, REMB). */
+  cap: number;
+  /** The viewer's REMB estimate (bit/s), its loss over the last second (0..1, NACKed / sent), RTT (ms). */
+  estimate: number | null;
+  loss: number;
+  rttMs: number | null;
+  layers: Array<{ width: number; height: number; active: boolean; bitrate: number }>;
 }
 
 export interface SfuMethods {

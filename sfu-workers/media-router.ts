@@ -358,6 +358,7 @@ export class MediaRouter {
       for (const c of p.track.consumers) if (c.broken) c.owner?.consumerBroken(c);
     }
     const seconds = (now - this.lastTickAt) / 1000;
+    for (const p of this.producers.values()) for (const l of p.layers) l.measure(seconds);
     this.bitrateIn = seconds > 0 ? Math.round(((bytesIn - this.bytesInAtLastTick) * 8) / seconds) : 0;
     this.bytesInAtLastTick = bytesIn;
     this.lastTickAt = now;

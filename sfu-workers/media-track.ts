@@ -76,6 +76,9 @@ export class MediaTrack {
   private keyframeAt = 0;
   private readonly now: () => number;
 
+  /** Incoming bitrate (bit/s) over the router's last second (its tick measures it). */
+  bitrate = 0;
+  private bytesAtTick = 0;
   /** Picture size of the latest keyframe (0 until one announced it). */
   width = 0;
   height = 0;
@@ -255,6 +258,12 @@ export class MediaTrack {
         c.open = false;
       }
     }
+  }
+
+  /** The router's once-a-second tick: the bitrate since the last. */
+  measure(seconds: number): void {
+    if (seconds > 0) this.bitrate = Math.round(((this.bytesIn - this.bytesAtTick) * 8) / seconds);
+    this.bytesAtTick = this.bytesIn;
   }
 
   add(c: Consumer): void {

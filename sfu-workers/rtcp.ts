@@ -19,6 +19,8 @@ export interface RtcpVisitor {
   keyframeRequest?(mediaSsrc: number): void;
   /** REMB (PSFB fmt 15) */
   remb?(bitrate: number, ssrcs: number[]): void;
+  /** A report block of a receiver (or sender) report: about `ssrc`, with LSR and DLSR for the round-trip time. */
+  reportBlock?(ssrc: number, fractionLost: number, lsr: number, dlsr: number): void;
   /** Sender report: offset of the packet inside the compound buffer and its length. */
   senderReport?(ssrc: number, ntpHigh: number, ntpLow: number, rtpTimestamp: number, at: number, length: number): void;
 }
@@ -52,11 +54,18 @@ export function visitRtcp(b: Uint8Array, v: RtcpVisitor): void {
         for (let i = 0; i < n && p + 20 + i * 4 + 4 <= p + len; i++) ssrcs.push(readU32(b, p + 20 + i * 4));
         v.remb(mantissa * 2 ** exp, ssrcs);
       }
-    } else if (pt === RTCP_SR && len >= 28 && v.senderReport) {
-      v.senderReport(readU32(b, p + 4), readU32(b, p + 8), readU32(b, p + 12), readU32(b, p + 16), p, len);
+    } else if (pt === RTCP_SR && len >= 28) {
+      v.senderReport?.(readU32(b, p + 4), readU32(b, p + 8), readU32(b, p + 12), readU32(b, p + 16), p, len);
+      if (v.reportBlock) visitBlocks(b, p + 28, fmt, p + len, v.reportBlock);
+    } else if (pt === RTCP_RR && len >= 8 && v.reportBlock) {
+      visitBlocks(b, p + 8, fmt, p + len, v.reportBlock);
     }
     p += len;
   }
+}
+
+function visitBlocks(b: Uint8Array, at: number, count: number, end: number, visit: NonNullable<RtcpVisitor['reportBlock']>): void {
+  for (let i = 0, q = at; i < count && q + 24 <= end; i++, q += 24) visit(readU32(b, q), b[q + 4]! / 256, readU32(b, q + 16), readU32(b, q + 20));
 }
 
 function header(b: Buffer, fmt: number, pt: number, words: number): void {

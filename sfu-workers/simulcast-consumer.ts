@@ -12,6 +12,7 @@
 import type { LayerPreferences, LayerState } from '../protocol/sfu.ts';
 import type { Consumer, ConsumerOwner, ConsumerSink, MediaTrack } from './media-track.ts';
 import { seqNewer } from './media-track.ts';
+import { LayerAllocator } from './layer-allocator.ts';
 import { FrameKind, classifyH264, isVp8Keyframe, rtpPayloadOffset, rtpSeq, rtpTimestamp, writeU16, writeU32 } from './rtp.ts';
 
 /** A layer that sent nothing for this long is not being sent (the publisher turned it off, or its network is short). */
@@ -40,6 +41,13 @@ export class SimulcastConsumer {
   private prefs: LayerPreferences = { maxWidth: null, pinned: null };
   private readonly timer: NodeJS.Timeout;
   switches = 0;
+  /** A viewer's link decides how high it may go; followers (recorder, pipes) take the top layer sent. */
+  private readonly allocator: LayerAllocator | null;
+  private nacked = 0;
+  private sentAtAssess = 0;
+  private assessedAt = performance.now();
+  /** Our sender reports' NTP middle 32 bits -> when we sent them, for RTT from receiver reports. */
+  private readonly srSentAt = new Map<number, number>();
 
   constructor(
     private readonly layers: readonly MediaTrack[],
@@ -51,7 +59,9 @@ export class SimulcastConsumer {
     owner: ConsumerOwner,
     /** Told of every switch (the router counts them for /metrics). */
     private readonly onSwitch: () => void = () => {},
+    adaptive = false,
   ) {
+    this.allocator = adaptive ? new LayerAllocator(layers.length - 1, performance.now()) : null;
     this.proxies = layers.map((_track, i) => ({
       sink,
       payloadType,
@@ -84,18 +94,36 @@ export class SimulcastConsumer {
     this.requestKeyframe(this.current >= 0 ? this.current : this.target);
   }
 
-  /** Answers a viewer's NACK (our sequence number) from the current layer's cache. */
+  /** The viewer's REMB estimate of its downlink (bit/s). */
+  onRemb(bitrate: number): void {
+    this.allocator?.onRemb(bitrate, performance.now());
+  }
+
+  /** A report block of the viewer about our SSRC: the round-trip time from LSR/DLSR. */
+  onReportBlock(ssrc: number, lsr: number, dlsr: number): void {
+    if (ssrc !== this.ssrc || lsr === 0) return;
+    const sentAt = this.srSentAt.get(lsr);
+    if (sentAt !== undefined) this.allocator?.onRtt(performance.now() - sentAt - (dlsr / 65536) * 1000);
+  }
+
+  /** Answers a viewer's NACK (our sequence number) from the current layer's cache; each counts as a packet lost. */
   retransmit(seq: number): boolean {
+    this.nacked++;
     if (this.current < 0 || seqNewer(this.switchSeq, seq)) return false;
     return this.layers[this.current]!.retransmit(this.proxies[this.current]!, (seq - this.seqOffset) & 0xffff);
   }
 
   state(): LayerState {
+    const a = this.allocator;
     return {
       current: this.current,
       target: this.target,
       switches: this.switches,
-      layers: this.layers.map((t) => ({ width: t.width, height: t.height, active: t.idleFor() < LAYER_IDLE_MS })),
+      cap: a ? a.cap : this.layers.length - 1,
+      estimate: a?.estimate ?? null,
+      loss: a ? Math.round(a.loss * 1000) / 1000 : 0,
+      rttMs: a?.rttMs === null || !a ? null : Math.round(a.rttMs),
+      layers: this.layers.map((t) => ({ width: t.width, height: t.height, active: t.idleFor() < LAYER_IDLE_MS, bitrate: t.bitrate })),
     };
   }
 
@@ -112,14 +140,17 @@ export class SimulcastConsumer {
     const top = this.layers.length - 1;
     let want = top;
     if (this.prefs.pinned !== null) want = Math.max(0, Math.min(top, this.prefs.pinned));
-    else if (this.prefs.maxWidth !== null) {
-      for (let i = 0; i < top; i++) {
-        const w = this.layers[i]!.width;
-        if (w > 0 && w >= this.prefs.maxWidth * WIDTH_SLACK) {
-          want = i;
-          break;
+    else {
+      if (this.prefs.maxWidth !== null) {
+        for (let i = 0; i < top; i++) {
+          const w = this.layers[i]!.width;
+          if (w > 0 && w >= this.prefs.maxWidth * WIDTH_SLACK) {
+            want = i;
+            break;
+          }
         }
       }
+      if (this.allocator) want = Math.min(want, this.allocator.cap);
     }
     // A layer not being sent cannot be watched: the nearest one below that is, else above.
     if (this.active(want)) return want;
@@ -134,6 +165,16 @@ export class SimulcastConsumer {
 
   private update(): void {
     if (!this.proxies[0]!.open) return;
+    const now = performance.now();
+    if (this.allocator && now - this.assessedAt >= 1_000) {
+      let sent = 0;
+      for (const p of this.proxies) sent += p.packetsSent;
+      const current = Math.max(0, this.current);
+      this.allocator.assess({ sent: sent - this.sentAtAssess, nacked: this.nacked, current, currentBitrate: this.layers[current]!.bitrate }, now);
+      this.sentAtAssess = sent;
+      this.nacked = 0;
+      this.assessedAt = now;
+    }
     const want = this.choose();
     if (want !== this.target) {
       this.target = want;
@@ -197,6 +238,9 @@ export class SimulcastConsumer {
     if (i !== this.current || report.length < 20) return;
     const out = Buffer.from(report);
     writeU32(out, 4, this.ssrc);
+    // Its NTP middle 32 bits come back as LSR in the viewer's receiver reports.
+    this.srSentAt.set(((out.readUInt32BE(8) & 0xffff) << 16 | (out.readUInt32BE(12) >>> 16)) >>> 0, performance.now());
+    if (this.srSentAt.size > 8) this.srSentAt.delete(this.srSentAt.keys().next().value!);
     writeU32(out, 16, (out.readUInt32BE(16) + this.tsOffset) >>> 0);
     try {
       this.sink.sendMessageBinary(out);

@@ -222,7 +222,7 @@ export class WebRtcTransport implements Transport, ProducerSource {
 
   /** The video of a simulcast producer: one layer at a time, chosen for this viewer. */
   private sendLayersFrom(track: Track, producer: Producer, payloadType: number): void {
-    const sc = new SimulcastConsumer(producer.layers, track, payloadType, producer.track.ssrc, (layer) => this.router.requestKeyframe(layer), this, () => this.router.layerSwitches++);
+    const sc = new SimulcastConsumer(producer.layers, track, payloadType, producer.track.ssrc, (layer) => this.router.requestKeyframe(layer), this, () => this.router.layerSwitches++, !this.pipingOut);
     this.simulcast = sc;
     track.onOpen(() => {
       if (!this.closed) sc.open(PRIME_MAX_AGE_MS);
@@ -234,6 +234,8 @@ export class WebRtcTransport implements Transport, ProducerSource {
         nack: (_ssrc, seq) => {
           if (sc.retransmit(seq)) this.router.nacksAnswered++;
         },
+        remb: (bitrate) => sc.onRemb(bitrate),
+        reportBlock: (ssrc, _lost, lsr, dlsr) => sc.onReportBlock(ssrc, lsr, dlsr),
       });
     });
   }

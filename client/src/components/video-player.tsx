@@ -149,12 +149,17 @@ function StatsOverlay({ player }: { player: Player }) {
           'latency-ms': f?.latencyMs === null || !f ? null : Math.round(f.latencyMs),
           layer: layers ? layers.current : null,
           'layer-switches': layers ? layers.switches : null,
+          'layer-cap': layers ? layers.cap : null,
         }}
         figures={[
           { label: 'Latency (est.)', value: formatMs(f?.latencyMs ?? null), testId: 'stat-latency' },
           { label: 'Bitrate', value: formatBitrate(f?.bitrateKbps ?? null) },
           { label: 'Resolution', value: formatResolution(f?.width ?? null, f?.height ?? null) },
           { label: 'Layer', value: layerText, testId: 'stat-layer' },
+          {
+            label: 'Link (server)',
+            value: layers ? `${layers.estimate === null ? 'no estimate' : `est. ${formatBitrate(layers.estimate / 1000)}`} · loss ${(layers.loss * 100).toFixed(1)} %${layers.rttMs === null ? '' : ` · RTT ${layers.rttMs} ms`}` : '—',
+          },
           { label: 'Frame rate', value: formatFps(f?.fps ?? null) },
           { label: 'Frames dropped', value: f ? String(f.framesDropped) : '—' },
           { label: 'Packets lost', value: f ? String(f.packetsLost) : '—' },
