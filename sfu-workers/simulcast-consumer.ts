@@ -20,6 +20,14 @@ const LAYER_IDLE_MS = 1_500;
 /** A keyframe asked for and not arrived after this long is asked for again. */
 const KEYFRAME_RETRY_MS = 1_000;
 const CHECK_MS = 250;
+const PROBE_EVERY_MS = 20;
+/** Packets a probe may cost the viewer before it stops. */
+const PROBE_ABORT_LOSSES = 2;
+/** A packet is resent again no sooner than this (or the round trip, when longer). */
+const MIN_RESEND_GAP_MS = 100;
+/** Resends a second: at most this share of the media packets sent, and at least this many. */
+const RESEND_SHARE = 0.5;
+const RESEND_FLOOR = 10;
 /** A layer this much narrower than the player still looks sharp enough (scaled up a little). */
 const WIDTH_SLACK = 0.9;
 
@@ -44,8 +52,17 @@ export class SimulcastConsumer {
   /** A viewer's link decides how high it may go; followers (recorder, pipes) take the top layer sent. */
   private readonly allocator: LayerAllocator | null;
   private nacked = 0;
+  /** Recently NACKed sequence numbers (by their low 9 bits), and when each was last resent. */
+  private readonly nackedSeqs = new Int32Array(512).fill(-1);
+  private readonly resentAt = new Float64Array(512).fill(-Infinity);
+  /** Resends since the last assessment (not counted as sent media), and the media packets sent in the second before. */
+  private resentThisSecond = 0;
+  private sentLastSecond = 50;
   private sentAtAssess = 0;
   private assessedAt = performance.now();
+  private probeTimer: NodeJS.Timeout | undefined;
+  /** Duplicates sent to probe the link since the last assessment (not counted as sent media). */
+  private probePackets = 0;
   /** Our sender reports' NTP middle 32 bits -> when we sent them, for RTT from receiver reports. */
   private readonly srSentAt = new Map<number, number>();
 
@@ -108,9 +125,23 @@ export class SimulcastConsumer {
 
   /** Answers a viewer's NACK (our sequence number) from the current layer's cache; each counts as a packet lost. */
   retransmit(seq: number): boolean {
-    this.nacked++;
+    // A viewer NACKs a packet again until it arrives: count each lost packet once, and resend
+    // it at most once per round trip. Answering every repeat floods a link that is already
+    // short (measured: 250 resends a second into a 400 kbit/s link carrying 40 packets a second).
+    const slot = seq & 511;
+    const now = performance.now();
+    if (this.nackedSeqs[slot] !== seq) {
+      this.nackedSeqs[slot] = seq;
+      this.nacked++;
+      this.resentAt[slot] = -Infinity;
+    }
+    if (now - this.resentAt[slot]! < Math.max(MIN_RESEND_GAP_MS, this.allocator?.rttMs ?? 0)) return false;
     if (this.current < 0 || seqNewer(this.switchSeq, seq)) return false;
-    return this.layers[this.current]!.retransmit(this.proxies[this.current]!, (seq - this.seqOffset) & 0xffff);
+    if (this.resentThisSecond >= Math.max(RESEND_FLOOR, this.sentLastSecond * RESEND_SHARE)) return false;
+    if (!this.layers[this.current]!.retransmit(this.proxies[this.current]!, (seq - this.seqOffset) & 0xffff)) return false;
+    this.resentAt[slot] = now;
+    this.resentThisSecond++;
+    return true;
   }
 
   state(): LayerState {
@@ -129,14 +160,31 @@ export class SimulcastConsumer {
 
   close(): void {
     clearInterval(this.timer);
+    clearInterval(this.probeTimer);
     for (let i = 0; i < this.layers.length; i++) {
       this.proxies[i]!.open = false;
       this.layers[i]!.remove(this.proxies[i]!);
     }
   }
 
-  /** The layer the viewer should get now. */
-  private choose(): number {
+  /**
+   * Probing the link for the next layer: duplicates of the current layer's latest packets,
+   * enough to reach the next layer's bitrate (the viewer drops them as duplicates).
+   */
+  private probe(): void {
+    if (this.current < 0 || !this.proxies[0]!.open) return;
+    const track = this.layers[this.current]!;
+    const extra = (this.layers[this.current + 1]?.bitrate ?? 0) * 1.1 - track.bitrate;
+    if (extra <= 0) return;
+    const packets = Math.min(20, Math.ceil((extra * PROBE_EVERY_MS) / 1000 / (8 * 1100)));
+    const newest = (this.lastSeq - this.seqOffset) & 0xffff;
+    for (let i = 0; i < packets; i++) {
+      if (track.retransmit(this.proxies[this.current]!, (newest - (i % 8)) & 0xffff)) this.probePackets++;
+    }
+  }
+
+  /** The layer the viewer should get now (`ignoreLink`: what it would get on an unlimited link). */
+  private choose(ignoreLink = false): number {
     const top = this.layers.length - 1;
     let want = top;
     if (this.prefs.pinned !== null) want = Math.max(0, Math.min(top, this.prefs.pinned));
@@ -150,7 +198,7 @@ export class SimulcastConsumer {
           }
         }
       }
-      if (this.allocator) want = Math.min(want, this.allocator.cap);
+      if (this.allocator && !ignoreLink) want = Math.min(want, this.allocator.cap);
     }
     // A layer not being sent cannot be watched: the nearest one below that is, else above.
     if (this.active(want)) return want;
@@ -166,14 +214,30 @@ export class SimulcastConsumer {
   private update(): void {
     if (!this.proxies[0]!.open) return;
     const now = performance.now();
+    // A probe that costs the viewer packets stops at once, not at the end of the second.
+    if (this.allocator?.probing && this.nacked >= PROBE_ABORT_LOSSES) {
+      this.allocator.abortProbe(now);
+      clearInterval(this.probeTimer);
+      this.probeTimer = undefined;
+    }
     if (this.allocator && now - this.assessedAt >= 1_000) {
       let sent = 0;
       for (const p of this.proxies) sent += p.packetsSent;
       const current = Math.max(0, this.current);
-      this.allocator.assess({ sent: sent - this.sentAtAssess, nacked: this.nacked, current, currentBitrate: this.layers[current]!.bitrate }, now);
+      const wantsHigher = this.choose(true) > current;
+      const real = sent - this.sentAtAssess - this.probePackets - this.resentThisSecond;
+      this.allocator.assess({ sent: real, nacked: this.nacked, current, currentBitrate: this.layers[current]!.bitrate, nextBitrate: this.layers[current + 1]?.bitrate ?? 0, wantsHigher }, now);
       this.sentAtAssess = sent;
       this.nacked = 0;
+      this.probePackets = 0;
+      this.resentThisSecond = 0;
+      this.sentLastSecond = Math.max(0, real);
       this.assessedAt = now;
+      if (this.allocator.probing && !this.probeTimer) this.probeTimer = setInterval(() => this.probe(), PROBE_EVERY_MS);
+      else if (!this.allocator.probing && this.probeTimer) {
+        clearInterval(this.probeTimer);
+        this.probeTimer = undefined;
+      }
     }
     const want = this.choose();
     if (want !== this.target) {

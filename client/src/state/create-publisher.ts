@@ -145,6 +145,18 @@ export function createPublisher(deps: PublisherDeps) {
     return (track.getSettings?.().height ?? 0) >= SIMULCAST_MIN_HEIGHT;
   }
 
+  async function keepResolution(t: TransceiverLike): Promise<void> {
+    const sender = t.sender;
+    if (!sender.getParameters || !sender.setParameters) return;
+    try {
+      const params = sender.getParameters();
+      params.degradationPreference = 'maintain-resolution';
+      await sender.setParameters(params);
+    } catch {
+      // Not supported by this browser: it keeps its default (balanced).
+    }
+  }
+
   async function setLayerActive(c: Connection, layer: number, active: boolean): Promise<void> {
     const sender = c.layers[layer]?.sender;
     if (!sender?.getParameters || !sender.setParameters) return;
@@ -234,6 +246,9 @@ export function createPublisher(deps: PublisherDeps) {
       }
       iceServers.learn(answer.iceServers);
       await pc.setRemoteDescription({ type: 'answer', sdp: answer.answer });
+      // Each layer keeps its size and drops frames when short of CPU or bandwidth: the layers
+      // are what adapts the resolution (viewers move between them), not the encoder.
+      for (const t of c.layers) await keepResolution(t);
       if (pc.connectionState !== 'connected') {
         c.connectTimer = setTimeout(
           () => fail(mine, current, new ApiError('NETWORK_ERROR', 'The media connection could not be established.')),
