@@ -23,7 +23,7 @@ async function openWatch(): Promise<{ page: Page; context: BrowserContext; whepP
   page.setDefaultTimeout(30_000);
   let posts = 0;
   page.on('request', (r) => {
-    if (r.method() === 'POST' && /\/whep\//.test(r.url())) posts++;
+    if (r.method() === 'POST' && /^\/whep\/[^/]+$/.test(new URL(r.url()).pathname)) posts++; // offers, not session URLs
   });
   await page.goto(`${broadcast.server.url}/watch/${broadcast.streamId}`);
   return { page, context, whepPosts: () => posts };

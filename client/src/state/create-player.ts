@@ -458,7 +458,8 @@ export function createPlayer(deps: PlayerDeps) {
     const w = Math.max(1, Math.round(width));
     if (viewportWidth !== null && Math.abs(w - viewportWidth) < viewportWidth * 0.1) return;
     viewportWidth = w;
-    void sendLayerPreferences();
+    // A stream without simulcast has nothing to choose: the next connection says it again.
+    if (layers.peek() !== null) void sendLayerPreferences();
   }
 
   /** A quality from the menu: a layer index (0 = lowest), or null for automatic. */
