@@ -76,6 +76,21 @@ function selectedPair(page: Page): Promise<PairInfo | null> {
   });
 }
 
+/** Media may flow on the selected pair before its state reads `succeeded` (the nominating check's answer): wait for it. */
+function pairSucceeded(page: Page) {
+  return page.waitForFunction(async () => {
+    const pcs = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs;
+    const pc = pcs[pcs.length - 1];
+    if (!pc) return false;
+    const stats = await pc.getStats();
+    let ok = false;
+    stats.forEach((s) => {
+      if (s.type === 'transport' && s.selectedCandidatePairId) ok = stats.get(s.selectedCandidatePairId)?.state === 'succeeded';
+    });
+    return ok;
+  }, undefined, { timeout: 10_000, polling: 200 });
+}
+
 function connectionsMade(page: Page): Promise<number> {
   return page.evaluate(() => (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.length);
 }
@@ -138,6 +153,7 @@ it('publishes from the Studio and watches on the Watch page through the relay, w
   await openStudio(studio, server.url, stream.id);
   await studio.getByRole('button', { name: 'Go live' }).click();
   await studio.waitForSelector('[data-testid="studio-status"][data-status="live"]', { timeout: 30_000 });
+  await pairSucceeded(studio);
   const published = await selectedPair(studio);
   expect(published).toMatchObject({ state: 'succeeded', localType: 'relay', relayProtocol: 'udp' });
   expect(published!.iceServers).toEqual([`turn:127.0.0.1:${coturn.port}?transport=udp`]);
@@ -147,6 +163,7 @@ it('publishes from the Studio and watches on the Watch page through the relay, w
   const openedAt = Date.now();
   await firstFrame(viewer, 30_000);
   const firstFrameMs = Date.now() - openedAt;
+  await pairSucceeded(viewer);
   const watched = await selectedPair(viewer);
   expect(watched).toMatchObject({ state: 'succeeded', localType: 'relay', relayProtocol: 'udp' });
   expect(watched!.iceServers).toEqual([`turn:127.0.0.1:${coturn.port}?transport=udp`]);
