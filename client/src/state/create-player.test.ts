@@ -233,6 +233,21 @@ describe('player', () => {
     expect(t.player.state.value).toBe('playing');
   });
 
+  it('tells the server its player width once connected, and again when it was resized meanwhile', async () => {
+    const t = setup({ initialStatus: 'live' });
+    const layers = { current: 2, target: 2, switches: 0, cap: 2, estimate: null, loss: 0, rttMs: null, layers: [{ width: 320, height: 180, active: true, bitrate: 1 }, { width: 640, height: 360, active: true, bitrate: 1 }, { width: 1280, height: 720, active: true, bitrate: 1 }] };
+    t.player.start();
+    await settle();
+    t.server.replies.push(() => new Response(JSON.stringify({ layers }), { status: 200, headers: { 'Content-Type': 'application/json' } }));
+    t.server.replies.push(() => new Response(JSON.stringify({ layers: { ...layers, target: 0 } }), { status: 200, headers: { 'Content-Type': 'application/json' } }));
+    connect(t); // posts its preferences (no width known yet)
+    t.player.setViewportWidth(300); // resized while that POST is on its way
+    await settle();
+    const posts = t.server.posts().filter((r) => r.url.endsWith('/layers'));
+    expect(posts.map((r) => JSON.parse(r.body!))).toEqual([{ maxWidth: null, layer: null }, { maxWidth: 300, layer: null }]);
+    expect(t.player.layers.value?.target).toBe(0);
+  });
+
   it('builds its first connection with the TURN servers OPTIONS names, and the next with those of the answer', async () => {
     const t = setup({ initialStatus: 'live' });
     const expiry = Math.floor(Date.now() / 1000) + 86_400;

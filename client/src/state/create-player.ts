@@ -440,14 +440,18 @@ export function createPlayer(deps: PlayerDeps) {
   async function sendLayerPreferences(): Promise<void> {
     const c = conn;
     if (!c?.sessionUrl || c.pc.connectionState !== 'connected') return;
+    const sent = { width: viewportWidth, layer: quality.peek() };
     try {
       const response = await deps.fetch(`${c.sessionUrl}/layers`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ maxWidth: viewportWidth, layer: quality.peek() }),
+        body: JSON.stringify({ maxWidth: sent.width, layer: sent.layer }),
       });
       const body = (await response.json().catch(() => null)) as { layers?: LayerState | null } | null;
-      if (conn === c && response.ok && body) layers.value = body.layers ?? null;
+      if (conn !== c || !response.ok || !body) return;
+      layers.value = body.layers ?? null;
+      // The player was resized (or a quality picked) while this was on its way: say it again.
+      if (layers.peek() !== null && (viewportWidth !== sent.width || quality.peek() !== sent.layer)) void sendLayerPreferences();
     } catch {
       // The next connection tells it again.
     }
