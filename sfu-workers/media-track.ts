@@ -147,7 +147,11 @@ export class MediaTrack {
   }
 
   private send(c: Consumer, buf: Buffer): void {
-    if (c.rewrite) return this.sendRewritten(c, buf);
+    if (c.rewrite) this.sendRewritten(c, buf);
+    else this.deliver(c, buf);
+  }
+
+  private deliver(c: Consumer, buf: Buffer): void {
     buf[1] = (buf[1]! & 0x80) | c.payloadType;
     try {
       c.sink.sendMessageBinary(buf);
@@ -160,21 +164,13 @@ export class MediaTrack {
     }
   }
 
+  /** A simulcast consumer's packet: sent in its own space, then put back in ours. */
   private sendRewritten(c: Consumer, buf: Buffer): void {
     const seq = rtpSeq(buf);
     const ts = rtpTimestamp(buf);
     const ssrc = rtpSsrc(buf);
     if (!c.rewrite!(buf)) return;
-    buf[1] = (buf[1]! & 0x80) | c.payloadType;
-    try {
-      c.sink.sendMessageBinary(buf);
-      c.packetsSent++;
-      this.packetsOut++;
-      this.octetsOut += buf.length;
-    } catch {
-      c.broken = true;
-      c.open = false;
-    }
+    this.deliver(c, buf);
     writeU16(buf, 2, seq);
     writeU32(buf, 4, ts);
     writeU32(buf, 8, ssrc);
