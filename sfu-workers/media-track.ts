@@ -2,8 +2,11 @@
  * The outgoing track of a producer (its audio or its video): takes the source's RTP,
  * rewrites it into the router's own SSRC / sequence / timestamp space, and fans it out to
  * every consumer. The outgoing space survives publisher reconnects, so viewers see one
- * continuous stream. Per-packet code: no allocation, no await, no logging.
+ * continuous stream. Each packet gets an abs-send-time slot on arrival (a copy only when the
+ * publisher did not bring one) and each send stamps it for viewers that negotiated it.
+ * Per-packet code: no other allocation, no await, no logging.
  */
+import { stampAbsSendTime, withAbsSendTimeSlot } from './abs-send-time.ts';
 import { PacketCache } from './packet-cache.ts';
 import { FrameKind, classifyH264, isVp8Keyframe, rtpPayloadOffset, rtpSeq, rtpSsrc, rtpTimestamp, rewriteRtp, writeU16, writeU32 } from './rtp.ts';
 import { h264FrameSize, vp8FrameSize } from './frame-size.ts';
@@ -30,6 +33,8 @@ export interface Consumer {
    * place (the track puts its own values back after the send, for other consumers and the cache).
    */
   rewrite?: (buf: Buffer) => boolean;
+  /** The viewer's id for abs-send-time (0: not negotiated, nothing stamped). */
+  absSendTimeId?: number;
   /** Sender reports for a consumer with its own space go through here instead of the sink. */
   senderReport?: (report: Buffer) => void;
 }
@@ -98,10 +103,11 @@ export class MediaTrack {
     this.lastOutTs = (Math.random() * 0x7fffffff) >>> 0;
   }
 
-  /** Forwards one RTP packet of the publisher (the buffer is rewritten in place and kept). */
-  forward(buf: Buffer): void {
+  /** Forwards one RTP packet of the publisher (the buffer, or its copy with a slot, is rewritten in place and kept). */
+  forward(packet: Buffer): void {
+    const buf = withAbsSendTimeSlot(packet);
+    if (!buf) return;
     const off = rtpPayloadOffset(buf);
-    if (off < 0) return;
     const t = this.now();
     const ssrc = rtpSsrc(buf);
     const seq = rtpSeq(buf);
@@ -153,6 +159,7 @@ export class MediaTrack {
 
   private deliver(c: Consumer, buf: Buffer): void {
     buf[1] = (buf[1]! & 0x80) | c.payloadType;
+    if (c.absSendTimeId) stampAbsSendTime(buf, c.absSendTimeId, this.now());
     try {
       c.sink.sendMessageBinary(buf);
       c.packetsSent++;

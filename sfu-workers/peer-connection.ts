@@ -1,11 +1,13 @@
 /**
  * Creating a libdatachannel PeerConnection for one WHIP/WHEP session and negotiating it:
  * our tracks (one codec each) are added before the offer is applied, so the answer offers
- * exactly what we chose and nothing libdatachannel cannot do (no transport-cc, no RTX).
+ * exactly what we chose and nothing libdatachannel cannot do (no transport-cc, no RTX; of
+ * the header extensions, abs-send-time only).
  */
 import nodeDataChannel from 'node-datachannel';
 import type { PeerConnection, Track } from 'node-datachannel';
 import type { WorkerSettings } from '../protocol/sfu.ts';
+import { ABS_SEND_TIME_URI } from './abs-send-time.ts';
 import { announceCandidates, type CodecChoice } from './sdp.ts';
 
 const { PeerConnection: PC, Video, Audio } = nodeDataChannel;
@@ -78,6 +80,9 @@ export async function negotiate(
         throw new NegotiationError(`codec ${c.codec} is not supported`);
       }
       if (c.kind === 'video') media.parseSdpLine(`a=rtcp-fb:${c.payloadType} ccm fir`);
+      // The one header extension we answer: viewers' bandwidth estimates depend on it, and a
+      // publisher that stamps it leaves room in each packet for our own stamp (abs-send-time.ts).
+      if (c.absSendTimeId !== undefined) media.parseSdpLine(`a=extmap:${c.absSendTimeId} ${ABS_SEND_TIME_URI}`);
       const send = sendSsrcs?.get(c.kind);
       if (send) media.addSSRC(send.ssrc, send.cname, send.msid, send.trackId);
       const track = pc.addTrack(media);

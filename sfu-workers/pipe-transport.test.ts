@@ -4,7 +4,7 @@ import type { ProducerInfo, WorkerSettings } from '../protocol/sfu.ts';
 import type { Consumer } from './media-track.ts';
 import { MediaRouter, type RouterEvents } from './media-router.ts';
 import { PipeTransport } from './pipe-transport.ts';
-import { rtpSeq, rtpSsrc } from './rtp.ts';
+import { rtpPayloadOffset, rtpSeq, rtpSsrc } from './rtp.ts';
 
 const settings = { connectTimeoutSeconds: 5, publisherIdleTimeoutSeconds: 10, maxPublishBitrate: 2_000_000 } as WorkerSettings;
 const events: RouterEvents = { transportConnected: () => {}, transportClosed: () => {}, mediaFlowing: () => {} };
@@ -80,7 +80,7 @@ describe('PipeTransport', () => {
     const viewer = viewerOn(edge);
     expect(edge.producer('video')!.track.prime(viewer, 3_000)).toBe(true);
     expect(viewer.got).toHaveLength(10);
-    expect(viewer.got[0]![12]! & 0x1f).toBe(5); // starts at the keyframe
+    expect(viewer.got[0]![rtpPayloadOffset(viewer.got[0]!)]! & 0x1f).toBe(5); // starts at the keyframe
   });
 
   it("takes the far router's keyframe requests upstream to the origin's source", async () => {

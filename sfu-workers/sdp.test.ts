@@ -5,6 +5,7 @@ const CHROME_PUBLISH = [
   'v=0', 'o=- 4611 2 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=group:BUNDLE 0 1', 'a=msid-semantic: WMS s',
   'm=audio 9 UDP/TLS/RTP/SAVPF 111 63', 'c=IN IP4 0.0.0.0', 'a=ice-ufrag:uf1', 'a=ice-pwd:pwpwpwpwpwpwpwpwpwpwpwpw',
   'a=fingerprint:sha-256 AA:BB', 'a=setup:actpass', 'a=mid:0', 'a=sendonly', 'a=rtcp-mux',
+  'a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level', 'a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time',
   'a=rtpmap:111 opus/48000/2', 'a=fmtp:111 minptime=10;useinbandfec=1', 'a=rtpmap:63 red/48000/2', 'a=ssrc:1001 cname:c',
   'm=video 9 UDP/TLS/RTP/SAVPF 96 97 102 103 106 107 112',
   'c=IN IP4 0.0.0.0', 'a=ice-ufrag:uf1', 'a=ice-pwd:pwpwpwpwpwpwpwpwpwpwpwpw', 'a=fingerprint:sha-256 AA:BB', 'a=setup:actpass',
@@ -15,6 +16,7 @@ const CHROME_PUBLISH = [
   'a=rtpmap:106 H264/90000', 'a=fmtp:106 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f',
   'a=rtpmap:107 H264/90000', 'a=fmtp:107 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=640c1f',
   'a=rtpmap:112 AV1/90000',
+  'a=extmap:3/sendrecv http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time', 'a=extmap:15 urn:ietf:params:rtp-hdrext:toffset',
   'a=ssrc-group:FID 2001 2002', 'a=ssrc:2001 cname:c', 'a=ssrc:2002 cname:c', '',
 ].join('\r\n');
 
@@ -28,6 +30,8 @@ describe('parseOffer', () => {
     expect(a).toMatchObject({ kind: 'audio', mid: '0', direction: 'sendonly', ssrcs: [1001] });
     expect(v!.rtpmap.get(106)).toEqual({ codec: 'h264', clockRate: 90000, channels: 1 });
     expect(v!.fidGroups).toEqual([[2001, 2002]]);
+    // Ids past 14 need the two-byte header form, which we do not write: not kept.
+    expect([...v!.extmaps]).toEqual([['http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time', 3]]);
   });
 
   it('gives a reason for what it cannot use', () => {
@@ -52,6 +56,13 @@ describe('choosePublishCodecs', () => {
   it('prefers constrained-baseline H.264 with packetization-mode 1, and Opus', () => {
     const r = choosePublishCodecs(offer(CHROME_PUBLISH));
     expect(r.ok && r.choices.map((c) => [c.kind, c.codec, c.payloadType])).toEqual([['audio', 'opus', 111], ['video', 'h264', 106]]);
+  });
+
+  it("answers abs-send-time with the offer's id for each section that has it", () => {
+    const r = choosePublishCodecs(offer(CHROME_PUBLISH));
+    expect(r.ok && r.choices.map((c) => c.absSendTimeId)).toEqual([2, 3]);
+    const without = choosePublishCodecs(offer(CHROME_PUBLISH.replace(/a=extmap:.*\r\n/g, '')));
+    expect(without.ok && without.choices.map((c) => c.absSendTimeId)).toEqual([undefined, undefined]);
   });
 
   it('takes high profile when that is all there is, then VP8', () => {

@@ -4,6 +4,7 @@
  * throws on garbage; `parseOffer` returns a reason a person can act on instead.
  */
 import { MAX_LAYERS } from '../protocol/sfu.ts';
+import { ABS_SEND_TIME_URI } from './abs-send-time.ts';
 
 export interface RtpMap {
   codec: string;
@@ -27,6 +28,8 @@ export interface SdpMedia {
   /** The MediaStream id of a=msid (what groups simulcast layers of one source), '' if none. */
   msidStream: string;
   hasSimulcast: boolean;
+  /** a=extmap: header extension URI -> the offer's id (1-14, one-byte header). */
+  extmaps: Map<string, number>;
   /** JSEP max-bundle: port 0 in the offer, yet active on the bundled transport. */
   bundleOnly: boolean;
   iceUfrag?: string;
@@ -71,7 +74,7 @@ export function parseOffer(sdp: string): ParseResult {
       if (parts[2]?.includes('RTP') && pts.some((pt) => !Number.isInteger(pt) || pt < 0 || pt > 127)) return fail(`bad payload type in "${clip(line)}"`);
       m = {
         kind: parts[0]!, port, protocol: parts[2]!, payloadTypes: pts, mid: '', direction: 'sendrecv',
-        rtpmap: new Map(), fmtp: new Map(), ssrcs: [], fidGroups: [], cnameBySsrc: new Map(), msidStream: '', hasSimulcast: false,
+        rtpmap: new Map(), fmtp: new Map(), ssrcs: [], fidGroups: [], cnameBySsrc: new Map(), msidStream: '', hasSimulcast: false, extmaps: new Map(),
         bundleOnly: false, rtcpMux: false, candidates: [],
       };
       offer.media.push(m);
@@ -120,6 +123,12 @@ export function parseOffer(sdp: string): ParseResult {
       case 'simulcast':
         m.hasSimulcast = true;
         break;
+      case 'extmap': {
+        // "<id>[/<direction>] <uri> [<attributes>]"; ids past 14 need the two-byte header we do not write.
+        const mm = /^(\d+)(?:\/\w+)? (\S+)/.exec(arg);
+        if (mm && Number(mm[1]) >= 1 && Number(mm[1]) <= 14) m.extmaps.set(mm[2]!, Number(mm[1]));
+        break;
+      }
       case 'msid':
         m.msidStream = arg.split(' ')[0] ?? '';
         break;
@@ -194,6 +203,14 @@ export interface CodecChoice {
   fmtp: string;
   /** H.264 profile-level-id as lower-case hex, when H.264. */
   profileLevelId?: string;
+  /** The offer's id for abs-send-time, when it has one (answered with the same id). */
+  absSendTimeId?: number;
+}
+
+/** The abs-send-time id of a section, as a CodecChoice field (absent when not offered). */
+function absSendTime(m: SdpMedia): { absSendTimeId?: number } {
+  const id = m.extmaps.get(ABS_SEND_TIME_URI);
+  return id === undefined ? {} : { absSendTimeId: id };
 }
 
 export interface H264Profile {
@@ -292,7 +309,7 @@ function chooseVideo(m: SdpMedia): CodecChoice | null {
 
 function videoChoice(m: SdpMedia, pt: number, codec: 'h264' | 'vp8'): CodecChoice {
   const fmtp = m.fmtp.get(pt) ?? '';
-  const c: CodecChoice = { kind: 'video', mid: m.mid, payloadType: pt, codec, clockRate: 90000, channels: 1, fmtp };
+  const c: CodecChoice = { kind: 'video', mid: m.mid, payloadType: pt, codec, clockRate: 90000, channels: 1, fmtp, ...absSendTime(m) };
   if (codec === 'h264') c.profileLevelId = (fmtpParams(fmtp).get('profile-level-id') ?? '42001f').toLowerCase();
   return c;
 }
@@ -301,7 +318,7 @@ function chooseAudio(m: SdpMedia): CodecChoice | null {
   for (const pt of m.payloadTypes) {
     const map = m.rtpmap.get(pt);
     if (map?.codec === 'opus' && map.clockRate === 48000) {
-      return { kind: 'audio', mid: m.mid, payloadType: pt, codec: 'opus', clockRate: 48000, channels: 2, fmtp: m.fmtp.get(pt) ?? '' };
+      return { kind: 'audio', mid: m.mid, payloadType: pt, codec: 'opus', clockRate: 48000, channels: 2, fmtp: m.fmtp.get(pt) ?? '', ...absSendTime(m) };
     }
   }
   return null;
@@ -343,7 +360,7 @@ export function chooseViewCodecs(
     const map = m.rtpmap.get(pt)!;
     choices.push({
       kind: p.kind, mid: m.mid, payloadType: pt, codec: p.codec, clockRate: map.clockRate, channels: map.channels,
-      fmtp: m.fmtp.get(pt) ?? '', ...(p.profileLevelId ? { profileLevelId: p.profileLevelId } : {}),
+      fmtp: m.fmtp.get(pt) ?? '', ...(p.profileLevelId ? { profileLevelId: p.profileLevelId } : {}), ...absSendTime(m),
     });
   }
   if (choices.length === 0) return { ok: false, reason: 'the offer asks for neither audio nor video' };

@@ -77,11 +77,14 @@ export class SimulcastConsumer {
     /** Told of every switch (the router counts them for /metrics). */
     private readonly onSwitch: () => void = () => {},
     adaptive = false,
+    /** The viewer's abs-send-time id (0: none). */
+    absSendTimeId = 0,
   ) {
     this.allocator = adaptive ? new LayerAllocator(layers.length - 1, performance.now()) : null;
     this.proxies = layers.map((_track, i) => ({
       sink,
       payloadType,
+      absSendTimeId,
       open: false,
       packetsSent: 0,
       broken: false,

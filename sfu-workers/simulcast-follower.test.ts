@@ -7,6 +7,7 @@ import { afterEach, expect, it } from 'vitest';
 import type { RouterId, StreamId } from '../protocol/ids.ts';
 import type { ProducerInfo, WorkerSettings } from '../protocol/sfu.ts';
 import { MediaRouter, type RouterEvents } from './media-router.ts';
+import { rtpPayloadOffset } from './rtp.ts';
 
 const settings = { connectTimeoutSeconds: 5, publisherIdleTimeoutSeconds: 10, maxPublishBitrate: 2_000_000 } as WorkerSettings;
 const events: RouterEvents = { transportConnected: () => {}, transportClosed: () => {}, mediaFlowing: () => {} };
@@ -37,7 +38,7 @@ it('moves a follower to the next layer when the top one stops, and back when it 
   const source = { asked: [] as number[], sendKeyframeRequest: (l: number) => (source.asked.push(l), true), reject: () => {} };
   const producer = router.produce([video], source).get('video')!;
   const got: Array<{ layer: number; seq: number; ssrc: number }> = [];
-  router.follow('video', { sink: { sendMessageBinary: (b: Buffer) => (b[1]! < 192 || b[1]! > 223 ? got.push({ layer: b[20]!, seq: b.readUInt16BE(2), ssrc: b.readUInt32BE(8) }) : 0, true) }, payloadType: 100, open: true, packetsSent: 0, broken: false });
+  router.follow('video', { sink: { sendMessageBinary: (b: Buffer) => (b[1]! < 192 || b[1]! > 223 ? got.push({ layer: b[rtpPayloadOffset(b) + 8]!, seq: b.readUInt16BE(2), ssrc: b.readUInt32BE(8) }) : 0, true) }, payloadType: 100, open: true, packetsSent: 0, broken: false });
 
   let n = 0;
   const sending = [true, true, true];

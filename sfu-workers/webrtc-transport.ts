@@ -104,7 +104,7 @@ export class WebRtcTransport implements Transport, ProducerSource {
     const t = new WebRtcTransport(id, false, router, pc, tracks);
     t.pipingOut = pipe;
     adopt(router, t, pc);
-    for (const c of chosen.choices) t.sendFrom(tracks.get(c.kind)!, router.producer(c.kind)!, c.payloadType);
+    for (const c of chosen.choices) t.sendFrom(tracks.get(c.kind)!, router.producer(c.kind)!, c.payloadType, c.absSendTimeId ?? 0);
     t.watchState(connectTimeoutMs ?? router.settings.connectTimeoutSeconds * 1000);
     return { transport: t, answer };
   }
@@ -200,10 +200,10 @@ export class WebRtcTransport implements Transport, ProducerSource {
     });
   }
 
-  private sendFrom(track: Track, producer: Producer, payloadType: number): void {
-    if (producer.simulcast) return this.sendLayersFrom(track, producer, payloadType);
+  private sendFrom(track: Track, producer: Producer, payloadType: number, absSendTimeId: number): void {
+    if (producer.simulcast) return this.sendLayersFrom(track, producer, payloadType, absSendTimeId);
     const media = producer.track;
-    const consumer: Consumer = { sink: track, payloadType, open: false, packetsSent: 0, broken: false, owner: this };
+    const consumer: Consumer = { sink: track, payloadType, absSendTimeId, open: false, packetsSent: 0, broken: false, owner: this };
     this.consumers.set(producer.kind, consumer);
     media.add(consumer);
     track.onOpen(() => {
@@ -221,8 +221,8 @@ export class WebRtcTransport implements Transport, ProducerSource {
   }
 
   /** The video of a simulcast producer: one layer at a time, chosen for this viewer. */
-  private sendLayersFrom(track: Track, producer: Producer, payloadType: number): void {
-    const sc = new SimulcastConsumer(producer.layers, track, payloadType, producer.track.ssrc, (layer) => this.router.requestKeyframe(layer), this, () => this.router.layerSwitches++, !this.pipingOut);
+  private sendLayersFrom(track: Track, producer: Producer, payloadType: number, absSendTimeId: number): void {
+    const sc = new SimulcastConsumer(producer.layers, track, payloadType, producer.track.ssrc, (layer) => this.router.requestKeyframe(layer), this, () => this.router.layerSwitches++, !this.pipingOut, absSendTimeId);
     this.simulcast = sc;
     track.onOpen(() => {
       if (!this.closed) sc.open(PRIME_MAX_AGE_MS);

@@ -8,6 +8,7 @@
  * BENCH_VIEWER_URLS (nodes of a cluster) viewer i joins node i mod n, probes included.
  */
 import { connect, createPublisherPeer, createViewerPeer, SyntheticH264, type ClientPeer } from '../../test/helpers/ndc-peer.ts';
+import { rtpPayloadOffset } from '../../sfu-workers/rtp.ts';
 
 import nodeDataChannel from 'node-datachannel';
 if (process.env.BENCH_RTC_LOG) nodeDataChannel.initLogger(process.env.BENCH_RTC_LOG as 'Debug', (l, m) => console.error(l, m));
@@ -67,7 +68,7 @@ async function addViewer(): Promise<void> {
       }
       pr.lastSeq = seq;
       pr.packets++;
-      if (pr.delays.length < 20000) pr.delays.push(performance.now() - buf.readDoubleBE(16));
+      if (pr.delays.length < 20000) pr.delays.push(performance.now() - buf.readDoubleBE(rtpPayloadOffset(buf) + 4)); // the publisher's byte 16: payload byte 4
     });
   } else if (index % 4 === 0) {
     let lastSeq = -1;

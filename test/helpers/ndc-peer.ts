@@ -5,6 +5,7 @@
  */
 import nodeDataChannel from 'node-datachannel';
 import type { PeerConnection, Track } from 'node-datachannel';
+import { rtpPayloadOffset } from '../../sfu-workers/rtp.ts';
 
 const { PeerConnection: PC, Video, Audio } = nodeDataChannel;
 
@@ -207,7 +208,7 @@ export async function nalViewer(baseUrl: string, streamId: string, peers: Client
   peers.push(peer);
   const nals: number[] = [];
   peer.video!.onMessage((buf) => {
-    if (buf.length > 12 && (buf[1]! & 0x7f) === 102) nals.push(buf[12]! & 0x1f);
+    if (buf.length > 12 && (buf[1]! & 0x7f) === 102) nals.push(buf[rtpPayloadOffset(buf)]! & 0x1f);
   });
   const res = await fetch(`${baseUrl}/whep/${streamId}`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: peer.offer });
   const text = await res.text();

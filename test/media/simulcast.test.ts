@@ -10,6 +10,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { StreamId } from '../../protocol/ids.ts';
+import { rtpPayloadOffset } from '../../sfu-workers/rtp.ts';
 import { createStreamer } from '../helpers/http.ts';
 import { SyntheticH264, connect, sendSynthetic, createPublisherPeer, createViewerPeer, type ClientPeer } from '../helpers/ndc-peer.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -20,7 +21,7 @@ const SPS = [
   '67640016acd940a02ff97011000003000100000300140f162d96', // 640x360
   '6742c01fd9005005bb011000000300100000030140f1832480', // 1280x720
 ];
-/** Byte of each synthetic packet that names its layer (after the send time at 16..23). */
+/** Byte of each synthetic packet that names its layer (after the send time at 16..23), as the publisher sends it. */
 const LAYER_BYTE = 24;
 
 let server: TestServer;
@@ -74,8 +75,10 @@ async function layeredViewer(streamId: string): Promise<{ got: Received[]; sessi
   const got: Received[] = [];
   peer.video!.onMessage((buf) => {
     if (buf.length < 12 || buf[1]! >= 192 && buf[1]! <= 223) return; // RTCP
-    const nal = buf[12]! & 0x1f;
-    got.push({ seq: buf.readUInt16BE(2), ts: buf.readUInt32BE(4), ssrc: buf.readUInt32BE(8), layer: nal === 24 ? -1 : buf[LAYER_BYTE]! });
+    // What the publisher put at LAYER_BYTE is that far into the payload here (the SFU adds a header extension).
+    const payload = rtpPayloadOffset(buf);
+    const nal = buf[payload]! & 0x1f;
+    got.push({ seq: buf.readUInt16BE(2), ts: buf.readUInt32BE(4), ssrc: buf.readUInt32BE(8), layer: nal === 24 ? -1 : buf[payload + LAYER_BYTE - 12]! });
   });
   const res = await fetch(`${server.url}/whep/${streamId}`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: peer.offer });
   const text = await res.text();
