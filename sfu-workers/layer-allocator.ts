@@ -1,12 +1,19 @@
 /**
- * How high a simulcast viewer's link lets it go, judged every second from its true loss: the
- * sequence numbers it NACKs (receiver reports hide loss that retransmission repaired). Its
- * REMB estimate and the round-trip time from its receiver reports are kept for display.
- * Down when two seconds in a row lose more than LOSS_DOWN of what was sent, or one loses more
- * than LOSS_DOWN_NOW (then the bottleneck's queue gets a moment to drain);
+ * How high a simulcast viewer's link lets it go. Two signals bring it down:
+ * - its REMB, at once: with abs-send-time on every packet we send, Chrome's estimator sees
+ *   a queue building on the viewer's downlink within a few hundred milliseconds, long before
+ *   the bottleneck drops anything, and cuts its estimate to 85 % of what arrives. A cut
+ *   (REMB_DROP below the recent peak) to under what the current layer needs moves the viewer
+ *   straight to the highest layer that fits the new estimate;
+ * - its true loss, judged every second: the sequence numbers it NACKs (receiver reports hide
+ *   loss that retransmission repaired), for viewers without REMB and links that drop without
+ *   queueing. Down when two seconds in a row lose more than LOSS_DOWN of what was sent, or
+ *   one loses more than LOSS_DOWN_NOW.
+ * After a step down the bottleneck's queue gets a moment to drain; then it goes
  * up one layer at a time after a clean period and a probe of the link at the next layer's
- * bitrate that stayed clean; the clean period doubles (up to a minute) each time a probe or
- * a step up fails. Pure logic: time is given.
+ * bitrate that stayed clean (the next step after one that a probe proved waits only a
+ * second, so a recovered link is climbed quickly); the clean period doubles (up to a minute)
+ * each time a step up fails, and up to MAX_PROBE_WAIT_MS each time a probe does. Pure logic: time is given.
  */
 
 /** Two seconds in a row losing more than this share of their packets step down (one keyframe burst overflowing a queue does not)... */
@@ -18,12 +25,28 @@ const LOSS_CLEAN = 0.02;
 /** Clean seconds before stepping up, at first; doubled after each failed step, up to MAX. */
 const CLEAN_FOR_MS = 6_000;
 const MAX_CLEAN_FOR_MS = 60_000;
-/** Failed probes cost the viewer nothing visible: they double the wait only up to this, so a recovered link is found within ~10 s. */
-const MAX_PROBE_WAIT_MS = 8_000;
+/** Failed probes cost the viewer nothing visible: they double the wait only up to this, so a recovered link is found within ~8 s. */
+const MAX_PROBE_WAIT_MS = 6_000;
+/** After a step up that a probe proved, the next layer is tried after this much clean time (a recovered link is climbed quickly). */
+const CLEAN_AFTER_STEP_UP_MS = 1_000;
 /** Loss this soon after a step up means the step failed. */
 const FAILED_STEP_MS = 5_000;
 /** After a step down the bottleneck's queue still drains for a moment: its loss is not judged. */
 const HOLD_AFTER_DOWN_MS = 3_000;
+/** A failed probe overloaded the link only briefly: its queue drains sooner. */
+const HOLD_AFTER_PROBE_MS = 1_000;
+/**
+ * A REMB this far below the highest of the last REMB_PEAK_MS is Chrome's estimator reacting
+ * to a queue (it cuts to 85 % of the incoming rate); its slow climbs and the small wobble of
+ * a clean link are not.
+ */
+const REMB_DROP = 0.85;
+const REMB_PEAK_MS = 2_000;
+/**
+ * The estimate must also be this far under the current layer's bitrate: a clean link whose
+ * estimator cut once (a burst, a busy CPU) reads about 85 % of layer plus audio, above this.
+ */
+const REMB_UNDER_LAYER = 0.9;
 /**
  * Before a step up the link is probed this long: the consumer sends duplicates of recent
  * packets at the next layer's extra bitrate (the viewer drops duplicates; a link without room
@@ -51,10 +74,16 @@ export class LayerAllocator {
   private cleanSince: number;
   private cleanFor = CLEAN_FOR_MS;
   private steppedUpAt = -Infinity;
+  /** The last step up was proved by a probe: the next one waits only CLEAN_AFTER_STEP_UP_MS. */
+  private climbing = false;
   /** Loss is not judged until then (after a step down or a failed probe the bottleneck's queue drains). */
   private heldUntil = -Infinity;
   private probeUntil: number | null = null;
   private remb: number | null = null;
+  /** Recent REMBs (value, time), newest at rembNext - 1: the peak a cut is measured against. */
+  private readonly rembValues = new Float64Array(16);
+  private readonly rembTimes = new Float64Array(16).fill(-Infinity);
+  private rembNext = 0;
   private lossySeconds = 0;
   /** Smoothed round-trip time (ms), null until a receiver report answered one of our sender reports. */
   rttMs: number | null = null;
@@ -79,12 +108,51 @@ export class LayerAllocator {
   }
 
   /**
-   * Shown, not acted on: measured here, Chrome's REMB (no abs-send-time) trails what we send
-   * by seconds after a step up, and our probes' duplicates (old timestamps, arriving late)
-   * read to it as congestion, so it would step viewers down wrongly. Loss decides.
+   * The viewer's REMB. A cut under what the current layer needs steps down at once, to the
+   * highest layer whose bitrate fits the estimate (`bitrates`, lowest layer first); during a
+   * probe it ends the probe instead (the probe made the queue). Only cuts count: after a step
+   * up Chrome's estimate climbs slowly (about 8 % a second) and trails what we send for
+   * seconds, which is no reason to go back. Returns true when the cap changed.
    */
-  onRemb(bitrate: number, _now: number): void {
+  onRemb(bitrate: number, now: number, current: number, bitrates: readonly number[]): boolean {
     this.remb = bitrate;
+    let peak = 0;
+    for (let i = 0; i < this.rembValues.length; i++) {
+      if (now - this.rembTimes[i]! <= REMB_PEAK_MS) peak = Math.max(peak, this.rembValues[i]!);
+    }
+    this.keepRemb(bitrate, now);
+    if (bitrate >= peak * REMB_DROP) return false;
+    if (this.probeUntil !== null) {
+      // Measured: Chrome's estimate after a probe overloaded the link is 85 % of the media
+      // alone (our duplicates do not count), below the layer that flows fine. The cut is
+      // used up here; later ones are measured from it.
+      this.abortProbe(now);
+      this.rembTimes.fill(-Infinity);
+      this.keepRemb(bitrate, now);
+      return false;
+    }
+    // Not held after a step down: a further cut then says the new layer overloads the link too
+    // (a layer that fits lets the queue drain, and Chrome holds its estimate).
+    const layer = Math.min(current, this.cap);
+    const need = bitrates[layer] ?? 0;
+    if (layer <= 0 || bitrate >= need * REMB_UNDER_LAYER) return false;
+    // The estimate must have covered the layer before the cut: Chrome's estimate can sit far
+    // below what arrives for a long time (measured: after our probes), and cuts of an
+    // estimate that low say nothing new about the link.
+    if (peak < need) return false;
+    let to = layer - 1;
+    while (to > 0 && (bitrates[to] ?? 0) > bitrate) to--;
+    this.stepDown(to, now);
+    // Further cuts are measured from this one: they say the new layer overloads the link too.
+    this.rembTimes.fill(-Infinity);
+    this.keepRemb(bitrate, now);
+    return true;
+  }
+
+  private keepRemb(bitrate: number, now: number): void {
+    this.rembValues[this.rembNext] = bitrate;
+    this.rembTimes[this.rembNext] = now;
+    this.rembNext = (this.rembNext + 1) % this.rembValues.length;
   }
 
   onRtt(ms: number): void {
@@ -96,9 +164,19 @@ export class LayerAllocator {
   abortProbe(now: number): void {
     if (this.probeUntil === null) return;
     this.probeUntil = null;
+    this.climbing = false;
     this.cleanFor = Math.max(this.cleanFor, Math.min(MAX_PROBE_WAIT_MS, this.cleanFor * 2));
     this.cleanSince = now;
+    this.heldUntil = now + HOLD_AFTER_PROBE_MS;
+  }
+
+  private stepDown(to: number, now: number): void {
+    this.cap = to;
+    this.climbing = false;
     this.heldUntil = now + HOLD_AFTER_DOWN_MS;
+    if (now - this.steppedUpAt < FAILED_STEP_MS) this.cleanFor = Math.min(MAX_CLEAN_FOR_MS, this.cleanFor * 2);
+    this.lossySeconds = 0;
+    this.cleanSince = now;
   }
 
   /** Once a second: returns the new cap. */
@@ -118,17 +196,14 @@ export class LayerAllocator {
       } else if (now >= this.probeUntil) {
         this.probeUntil = null;
         this.cap++;
+        this.climbing = true;
         this.steppedUpAt = now;
         this.cleanSince = now;
       }
       return this.cap;
     }
     if (this.lossySeconds >= 2 || (judged && this.loss > LOSS_DOWN_NOW)) {
-      if (a.current > 0 && this.cap >= a.current) {
-        this.cap = a.current - 1;
-        this.heldUntil = now + HOLD_AFTER_DOWN_MS;
-        if (now - this.steppedUpAt < FAILED_STEP_MS) this.cleanFor = Math.min(MAX_CLEAN_FOR_MS, this.cleanFor * 2);
-      }
+      if (a.current > 0 && this.cap >= a.current) this.stepDown(a.current - 1, now);
       this.lossySeconds = 0;
       this.cleanSince = now;
       return this.cap;
@@ -137,7 +212,7 @@ export class LayerAllocator {
       this.cleanSince = now;
       return this.cap;
     }
-    if (this.cap < this.top && now - this.cleanSince >= this.cleanFor) {
+    if (this.cap < this.top && now - this.cleanSince >= (this.climbing ? CLEAN_AFTER_STEP_UP_MS : this.cleanFor)) {
       // Only worth probing when the viewer would take the next layer (the caller says so).
       if (a.wantsHigher) this.probeUntil = now + PROBE_MS;
       else {

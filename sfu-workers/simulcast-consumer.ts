@@ -65,6 +65,8 @@ export class SimulcastConsumer {
   private probePackets = 0;
   /** Our sender reports' NTP middle 32 bits -> when we sent them, for RTT from receiver reports. */
   private readonly srSentAt = new Map<number, number>();
+  /** The layers' bitrates, for the allocator (kept to avoid an array per REMB). */
+  private readonly bitrates: number[];
 
   constructor(
     private readonly layers: readonly MediaTrack[],
@@ -81,6 +83,7 @@ export class SimulcastConsumer {
     absSendTimeId = 0,
   ) {
     this.allocator = adaptive ? new LayerAllocator(layers.length - 1, performance.now()) : null;
+    this.bitrates = layers.map(() => 0);
     this.proxies = layers.map((_track, i) => ({
       sink,
       payloadType,
@@ -114,9 +117,15 @@ export class SimulcastConsumer {
     this.requestKeyframe(this.current >= 0 ? this.current : this.target);
   }
 
-  /** The viewer's REMB estimate of its downlink (bit/s). */
+  /** The viewer's REMB estimate of its downlink (bit/s): a cut under the current layer switches at once. */
   onRemb(bitrate: number): void {
-    this.allocator?.onRemb(bitrate, performance.now());
+    if (!this.allocator || !this.proxies[0]!.open) return;
+    for (let i = 0; i < this.layers.length; i++) this.bitrates[i] = this.layers[i]!.bitrate;
+    if (this.allocator.onRemb(bitrate, performance.now(), Math.max(0, this.current), this.bitrates)) this.update();
+    else if (!this.allocator.probing && this.probeTimer) {
+      clearInterval(this.probeTimer);
+      this.probeTimer = undefined;
+    }
   }
 
   /** A report block of the viewer about our SSRC: the round-trip time from LSR/DLSR. */
