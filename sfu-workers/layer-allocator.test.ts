@@ -133,3 +133,30 @@ it('does not judge a second with too few packets, and keeps layer 0 as the floor
   a.assess(second(100, 50, 1), 5_000);
   expect(a.assess(second(100, 50, 0), 8_000)).toBe(0);
 });
+
+it("ends a probe when the round trip rises above the link's floor (the probe is filling a queue), not on jitter", () => {
+  const a = new LayerAllocator(2, 0);
+  a.assess(second(100, 30, 2), 1_000); // down to 1
+  let t = 1_000;
+  for (let i = 0; i < 20; i++) a.onRtt(20 + (i % 3) * 5, 1_000 + i * 300); // floor 20 ms, jitter to 30
+  while (!a.probing) a.assess(second(100, 0, 1, 250_000, 450_000, true), (t += 1_000));
+  expect(a.onRtt(45, t + 100)).toBe(false); // within floor + 30 ms
+  expect(a.probing).toBe(true);
+  a.onRemb(600_000, t + 250, 1, BITRATES);
+  expect(a.onRtt(70, t + 300)).toBe(true);
+  expect(a.probing).toBe(false);
+  expect(a.cap).toBe(1);
+  // Chrome's cut for the probe's queue, in the same RTCP packet or just after: not the link's.
+  expect(a.onRemb(200_000, t + 301, 1, BITRATES)).toBe(false);
+  expect(a.cap).toBe(1);
+  // Outside a probe a high round trip alone changes nothing.
+  expect(a.onRtt(300, t + 500)).toBe(false);
+  expect(a.cap).toBe(1);
+  // The probe's queue drains: its loss is not the link's, and the clean period runs on.
+  a.assess(second(100, 16, 1, 250_000, 450_000, true), t + 1_000);
+  a.assess(second(100, 16, 1, 250_000, 450_000, true), t + 2_000);
+  expect(a.cap).toBe(1);
+  let next = t + 2_000;
+  while (!a.probing) a.assess(second(100, 0, 1, 250_000, 450_000, true), (next += 1_000));
+  expect(next - (t + 300)).toBeLessThanOrEqual(7_000); // 6 s, assessed once a second
+});

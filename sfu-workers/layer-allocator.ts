@@ -33,8 +33,6 @@ const CLEAN_AFTER_STEP_UP_MS = 1_000;
 const FAILED_STEP_MS = 5_000;
 /** After a step down the bottleneck's queue still drains for a moment: its loss is not judged. */
 const HOLD_AFTER_DOWN_MS = 3_000;
-/** A failed probe overloaded the link only briefly: its queue drains sooner. */
-const HOLD_AFTER_PROBE_MS = 1_000;
 /**
  * A REMB this far below the highest of the last REMB_PEAK_MS is Chrome's estimator reacting
  * to a queue (it cuts to 85 % of the incoming rate); its slow climbs and the small wobble of
@@ -53,6 +51,14 @@ const REMB_UNDER_LAYER = 0.9;
  * drops real packets, which the viewer NACKs). The viewer sees no switch unless it passes.
  */
 const PROBE_MS = 2_000;
+/**
+ * A probe ends when the round trip rises this much above the link's floor (ms, or this share
+ * of the floor on long links): queueing. Measured on loopback: 1-5 ms clean, 50-90 ms within
+ * a few hundred milliseconds of a 400 kbit/s link overloading.
+ */
+const PROBE_RTT_RISE_MS = 30;
+const PROBE_RTT_RISE_SHARE = 0.5;
+const RTT_FLOOR_MS = 10_000;
 
 export interface Assessment {
   /** Packets sent to the viewer since the last assessment. */
@@ -78,6 +84,8 @@ export class LayerAllocator {
   private climbing = false;
   /** Loss is not judged until then (after a step down or a failed probe the bottleneck's queue drains). */
   private heldUntil = -Infinity;
+  /** The hold follows a failed probe: the clean period counts through it. */
+  private holdKeepsClean = false;
   private probeUntil: number | null = null;
   private remb: number | null = null;
   /** Recent REMBs (value, time), newest at rembNext - 1: the peak a cut is measured against. */
@@ -85,6 +93,10 @@ export class LayerAllocator {
   private readonly rembTimes = new Float64Array(16).fill(-Infinity);
   private rembNext = 0;
   private lossySeconds = 0;
+  /** Least round-trip time of the current and the previous window (the link without a queue). */
+  private floorNow = Infinity;
+  private floorPrev = Infinity;
+  private floorSince = -Infinity;
   /** Smoothed round-trip time (ms), null until a receiver report answered one of our sender reports. */
   rttMs: number | null = null;
   /** Loss of the last assessed second (0..1). */
@@ -123,14 +135,12 @@ export class LayerAllocator {
     this.keepRemb(bitrate, now);
     if (bitrate >= peak * REMB_DROP) return false;
     if (this.probeUntil !== null) {
-      // Measured: Chrome's estimate after a probe overloaded the link is 85 % of the media
-      // alone (our duplicates do not count), below the layer that flows fine. The cut is
-      // used up here; later ones are measured from it.
       this.abortProbe(now);
-      this.rembTimes.fill(-Infinity);
       this.keepRemb(bitrate, now);
       return false;
     }
+    // Cuts while a failed probe's queue drains are the probe's.
+    if (now < this.heldUntil && this.holdKeepsClean) return false;
     // Not held after a step down: a further cut then says the new layer overloads the link too
     // (a layer that fits lets the queue drain, and Chrome holds its estimate).
     const layer = Math.min(current, this.cap);
@@ -155,9 +165,29 @@ export class LayerAllocator {
     this.rembNext = (this.rembNext + 1) % this.rembValues.length;
   }
 
-  onRtt(ms: number): void {
-    if (ms < 0 || ms > 10_000) return;
+  /**
+   * A round-trip time from one of the viewer's receiver reports (Chrome sends one with every
+   * RTCP packet: several a second). During a probe, one well above the link's recent floor
+   * means the probe is filling the bottleneck's queue: the probe ends there, a second or so
+   * before that queue would overflow and cost the viewer real packets (a frozen frame).
+   * Chrome's REMB cannot tell us this once it sits under what arrives. Returns true when it
+   * ended a probe.
+   */
+  onRtt(ms: number, now: number): boolean {
+    if (ms < 0 || ms > 10_000) return false;
     this.rttMs = this.rttMs === null ? ms : this.rttMs * 0.8 + ms * 0.2;
+    // The floor: the least of this and the previous RTT_FLOOR_MS window.
+    if (now - this.floorSince >= RTT_FLOOR_MS) {
+      this.floorPrev = this.floorNow;
+      this.floorNow = Infinity;
+      this.floorSince = now;
+    }
+    const floor = Math.min(this.floorPrev, this.floorNow);
+    this.floorNow = Math.min(this.floorNow, ms);
+    if (this.probeUntil === null || floor === Infinity) return false;
+    if (ms <= floor + Math.max(PROBE_RTT_RISE_MS, floor * PROBE_RTT_RISE_SHARE)) return false;
+    this.abortProbe(now);
+    return true;
   }
 
   /** The probe already lost packets (the consumer watches closer than once a second): stop it, as a failed one. */
@@ -165,15 +195,25 @@ export class LayerAllocator {
     if (this.probeUntil === null) return;
     this.probeUntil = null;
     this.climbing = false;
+    // Measured: Chrome's estimate after a probe overloaded the link is 85 % of the media
+    // alone (our duplicates do not count), under a layer that flows fine, and its cut comes
+    // in the same RTCP packet as the round trip that ended the probe, or just after. Cuts
+    // from here on are measured from the estimate after the probe.
+    this.rembTimes.fill(-Infinity);
     this.cleanFor = Math.max(this.cleanFor, Math.min(MAX_PROBE_WAIT_MS, this.cleanFor * 2));
     this.cleanSince = now;
-    this.heldUntil = now + HOLD_AFTER_PROBE_MS;
+    // Its queue drains as after a step down (measured: a keyframe of the current layer in it
+    // too can make that 600 ms), but the loss was ours, not the link's: the clean period
+    // already runs.
+    this.heldUntil = now + HOLD_AFTER_DOWN_MS;
+    this.holdKeepsClean = true;
   }
 
   private stepDown(to: number, now: number): void {
     this.cap = to;
     this.climbing = false;
     this.heldUntil = now + HOLD_AFTER_DOWN_MS;
+    this.holdKeepsClean = false;
     if (now - this.steppedUpAt < FAILED_STEP_MS) this.cleanFor = Math.min(MAX_CLEAN_FOR_MS, this.cleanFor * 2);
     this.lossySeconds = 0;
     this.cleanSince = now;
@@ -185,7 +225,7 @@ export class LayerAllocator {
     const judged = a.sent >= 20;
     this.lossySeconds = judged && this.loss > LOSS_DOWN ? this.lossySeconds + 1 : 0;
     if (now < this.heldUntil) {
-      this.cleanSince = now;
+      if (!this.holdKeepsClean) this.cleanSince = now;
       this.lossySeconds = 0;
       return this.cap;
     }

@@ -21,6 +21,10 @@ const LAYER_IDLE_MS = 1_500;
 const KEYFRAME_RETRY_MS = 1_000;
 const CHECK_MS = 250;
 const PROBE_EVERY_MS = 20;
+/** Probing pauses this long after a keyframe of the current layer started. */
+const PROBE_KEYFRAME_PAUSE_MS = 500;
+/** While probing, a sender report at least this often (the round trip shows the probe's queue). */
+const PROBE_SR_EVERY_MS = 100;
 /** Packets a probe may cost the viewer before it stops. */
 const PROBE_ABORT_LOSSES = 2;
 /** A packet is resent again no sooner than this (or the round trip, when longer). */
@@ -65,6 +69,10 @@ export class SimulcastConsumer {
   private probePackets = 0;
   /** Our sender reports' NTP middle 32 bits -> when we sent them, for RTT from receiver reports. */
   private readonly srSentAt = new Map<number, number>();
+  /** The last sender report of the layer as we sent it, and when it came; when we last sent any. */
+  private lastSr: Buffer | null = null;
+  private lastSrAt = 0;
+  private srLastSentAt = -Infinity;
   /** The layers' bitrates, for the allocator (kept to avoid an array per REMB). */
   private readonly bitrates: number[];
 
@@ -122,17 +130,20 @@ export class SimulcastConsumer {
     if (!this.allocator || !this.proxies[0]!.open) return;
     for (let i = 0; i < this.layers.length; i++) this.bitrates[i] = this.layers[i]!.bitrate;
     if (this.allocator.onRemb(bitrate, performance.now(), Math.max(0, this.current), this.bitrates)) this.update();
-    else if (!this.allocator.probing && this.probeTimer) {
-      clearInterval(this.probeTimer);
-      this.probeTimer = undefined;
-    }
+    else if (!this.allocator.probing) this.stopProbe();
+  }
+
+  private stopProbe(): void {
+    clearInterval(this.probeTimer);
+    this.probeTimer = undefined;
   }
 
   /** A report block of the viewer about our SSRC: the round-trip time from LSR/DLSR. */
   onReportBlock(ssrc: number, lsr: number, dlsr: number): void {
     if (ssrc !== this.ssrc || lsr === 0) return;
     const sentAt = this.srSentAt.get(lsr);
-    if (sentAt !== undefined) this.allocator?.onRtt(performance.now() - sentAt - (dlsr / 65536) * 1000);
+    if (sentAt === undefined || !this.allocator) return;
+    if (this.allocator.onRtt(performance.now() - sentAt - (dlsr / 65536) * 1000, performance.now())) this.stopProbe();
   }
 
   /** Answers a viewer's NACK (our sequence number) from the current layer's cache; each counts as a packet lost. */
@@ -172,7 +183,7 @@ export class SimulcastConsumer {
 
   close(): void {
     clearInterval(this.timer);
-    clearInterval(this.probeTimer);
+    this.stopProbe();
     for (let i = 0; i < this.layers.length; i++) {
       this.proxies[i]!.open = false;
       this.layers[i]!.remove(this.proxies[i]!);
@@ -185,7 +196,10 @@ export class SimulcastConsumer {
    */
   private probe(): void {
     if (this.current < 0 || !this.proxies[0]!.open) return;
+    this.extraSenderReport(performance.now());
     const track = this.layers[this.current]!;
+    // A keyframe of the layer is a burst of its own: probing on top of it overflows the queue.
+    if (track.keyframeAge() < PROBE_KEYFRAME_PAUSE_MS) return;
     const extra = (this.layers[this.current + 1]?.bitrate ?? 0) * 1.1 - track.bitrate;
     if (extra <= 0) return;
     const packets = Math.min(20, Math.ceil((extra * PROBE_EVERY_MS) / 1000 / (8 * 1100)));
@@ -229,8 +243,7 @@ export class SimulcastConsumer {
     // A probe that costs the viewer packets stops at once, not at the end of the second.
     if (this.allocator?.probing && this.nacked >= PROBE_ABORT_LOSSES) {
       this.allocator.abortProbe(now);
-      clearInterval(this.probeTimer);
-      this.probeTimer = undefined;
+      this.stopProbe();
     }
     if (this.allocator && now - this.assessedAt >= 1_000) {
       let sent = 0;
@@ -246,10 +259,7 @@ export class SimulcastConsumer {
       this.sentLastSecond = Math.max(0, real);
       this.assessedAt = now;
       if (this.allocator.probing && !this.probeTimer) this.probeTimer = setInterval(() => this.probe(), PROBE_EVERY_MS);
-      else if (!this.allocator.probing && this.probeTimer) {
-        clearInterval(this.probeTimer);
-        this.probeTimer = undefined;
-      }
+      else if (!this.allocator.probing) this.stopProbe();
     }
     const want = this.choose();
     if (want !== this.target) {
@@ -314,10 +324,36 @@ export class SimulcastConsumer {
     if (i !== this.current || report.length < 20) return;
     const out = Buffer.from(report);
     writeU32(out, 4, this.ssrc);
-    // Its NTP middle 32 bits come back as LSR in the viewer's receiver reports.
-    this.srSentAt.set(((out.readUInt32BE(8) & 0xffff) << 16 | (out.readUInt32BE(12) >>> 16)) >>> 0, performance.now());
-    if (this.srSentAt.size > 8) this.srSentAt.delete(this.srSentAt.keys().next().value!);
     writeU32(out, 16, (out.readUInt32BE(16) + this.tsOffset) >>> 0);
+    this.lastSr = out;
+    this.lastSrAt = performance.now();
+    this.sendSenderReport(out);
+  }
+
+  /**
+   * While probing: our last sender report again, its NTP and RTP times moved on by the time
+   * since (the same mapping, so A/V sync is unchanged). The viewer's next receiver report
+   * answers it, so the round trip — the probe's queue — is measured every PROBE_SR_EVERY_MS
+   * instead of once a second with the publisher's reports.
+   */
+  private extraSenderReport(now: number): void {
+    const last = this.lastSr;
+    if (!last || now - this.srLastSentAt < PROBE_SR_EVERY_MS) return;
+    const elapsed = now - this.lastSrAt;
+    const out = Buffer.from(last);
+    const frac = out.readUInt32BE(12) + Math.round((elapsed / 1000) * 2 ** 32);
+    writeU32(out, 8, (out.readUInt32BE(8) + Math.floor(frac / 2 ** 32)) >>> 0);
+    writeU32(out, 12, frac >>> 0);
+    writeU32(out, 16, (out.readUInt32BE(16) + Math.round((elapsed * this.layers[this.current]!.clockRate) / 1000)) >>> 0);
+    this.sendSenderReport(out);
+  }
+
+  private sendSenderReport(out: Buffer): void {
+    // Its NTP middle 32 bits come back as LSR in the viewer's receiver reports.
+    const key = ((out.readUInt32BE(8) & 0xffff) << 16 | (out.readUInt32BE(12) >>> 16)) >>> 0;
+    this.srLastSentAt = performance.now();
+    this.srSentAt.set(key, this.srLastSentAt);
+    if (this.srSentAt.size > 8) this.srSentAt.delete(this.srSentAt.keys().next().value!);
     try {
       this.sink.sendMessageBinary(out);
     } catch {
