@@ -2,8 +2,9 @@
  * A viewer's video consumer of a simulcast producer: it receives one of the producer's
  * layers (one MediaTrack per resolution, lowest first) and switches between them without
  * the viewer noticing anything but the picture size. It picks the layer from what it is
- * told about the viewer (player width, a pinned quality) and what is being sent (a layer
- * the publisher stopped is skipped). A switch waits for a keyframe of the target layer —
+ * told about the viewer (player width, a pinned quality), what is being sent (a layer the
+ * publisher stopped is skipped) and what the viewer's link carries (LayerAllocator, fed with
+ * its REMB, NACKs and round trips; this class sends the probes it asks for). A switch waits for a keyframe of the target layer —
  * asked for, and asked again while it does not come — and the old layer keeps flowing
  * until then, so the picture never freezes. Sequence numbers and timestamps continue
  * across switches in the consumer's own space, on the one SSRC its SDP announced; sender
