@@ -53,6 +53,10 @@ import { createDirectory } from './cluster/index.ts';
 import { Cluster } from './cluster/cluster.ts';
 import { registerInternalRoutes } from './cluster/internal-routes.ts';
 import { resolveNodeId, resolveNodeUrl } from './cluster/node-identity.ts';
+import { PaymentEventsRepo } from './payments/payment-events-repo.ts';
+import { PaymentsService } from './payments/payments-service.ts';
+import { registerPaymentsRoutes } from './payments/payments-routes.ts';
+import { StripePayments } from './payments/stripe-payments.ts';
 
 
 
@@ -73,6 +77,7 @@ export interface App {
   readonly hls: HlsService;
   readonly recording: RecordingService;
   readonly cluster: Cluster;
+  readonly payments: PaymentsService;
   /** Base URL browsers and encoders use (PUBLIC_URL, else http://localhost:<port>). */
   publicUrl(): string;
   start(): Promise<void>;
@@ -271,6 +276,16 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   registerHlsRoutes(http.router, { hls: hlsRelay, recording, media, streams, preferAboveViewers: config.hls.preferAboveViewers });
   registerInternalRoutes(http.router, { cluster, media, hls });
 
+  // Payments (Stripe): off without a key, and then every paid feature says so (503).
+  const payments = new PaymentsService({
+    provider: config.payments.stripeSecretKey ? new StripePayments(config.payments) : null,
+    events: new PaymentEventsRepo(db.db),
+    currency: config.payments.currency,
+    platformFeePercent: config.payments.platformFeePercent,
+    log: log.child({ component: 'payments' }),
+  });
+  registerPaymentsRoutes(http.router, { payments });
+
   let stopping: Promise<void> | undefined;
   const app: App = {
     config,
@@ -284,9 +299,12 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     hls,
     recording,
     cluster,
+    payments,
     publicUrl,
     async start() {
       auth.start();
+      // Events kept before a stop but not applied (features register their handlers above).
+      if (payments.enabled) await payments.applyPending();
       await chatStore.start();
       await chatHub.start();
       await streamControl.start();

@@ -283,3 +283,26 @@ export const payments = pgTable(
     uniqueIndex('payments_transaction_id_key').on(t.transactionId),
   ],
 );
+
+/**
+ * The payment provider's webhook events, kept before they are applied (an inbox): each is
+ * applied once by its id, and one received but not applied (a crash, a failed handler) is
+ * applied when the provider delivers it again or at the next start.
+ */
+export const paymentEvents = pgTable(
+  'payment_events',
+  {
+    /** The provider's event id (Stripe: evt_…). */
+    id: text('id').primaryKey(),
+    type: text('type').notNull(),
+    /** When the provider created the event (orders events about one object). */
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
+    receivedAt: timestamp('received_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    /** Set once applied (or ignored: a type nothing handles). */
+    appliedAt: timestamp('applied_at', { withTimezone: true, mode: 'date' }),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+  },
+  (t) => [index('payment_events_unapplied_idx').on(t.receivedAt).where(sql`${t.appliedAt} is null`)],
+);
