@@ -47,6 +47,11 @@ export const ERRORS = {
 
   // Payments
   PAYMENTS_NOT_CONFIGURED: { status: 503, description: 'Paid features are off on this server: no Stripe key is configured (STRIPE_SECRET_KEY).' },
+  TIER_NOT_FOUND: { status: 404, description: 'The channel has no active subscription tier with this id.' },
+  ALREADY_SUBSCRIBED: { status: 409, description: 'The viewer already has a subscription to this channel that has not ended.' },
+  SELF_SUBSCRIPTION: { status: 400, description: 'A streamer cannot subscribe to their own channel.' },
+  SUBSCRIPTION_NOT_FOUND: { status: 404, description: 'The caller has no subscription with this id.' },
+  PAYMENT_PROVIDER_ERROR: { status: 502, description: 'Stripe could not be reached or refused the request; nothing was charged. Retry later.' },
   WEBHOOK_SIGNATURE_INVALID: { status: 400, description: 'The webhook\'s `Stripe-Signature` is missing, does not match the body, or is older than the tolerance (a replay).' },
 
   // Between the nodes of a cluster (internal routes)

@@ -57,6 +57,8 @@ import { PaymentEventsRepo } from './payments/payment-events-repo.ts';
 import { PaymentsService } from './payments/payments-service.ts';
 import { registerPaymentsRoutes } from './payments/payments-routes.ts';
 import { StripePayments } from './payments/stripe-payments.ts';
+import { SubscriptionsRepo } from './payments/subscriptions-repo.ts';
+import { SubscriptionsService } from './payments/subscriptions-service.ts';
 
 
 
@@ -78,6 +80,7 @@ export interface App {
   readonly recording: RecordingService;
   readonly cluster: Cluster;
   readonly payments: PaymentsService;
+  readonly subscriptions: SubscriptionsService;
   /** Base URL browsers and encoders use (PUBLIC_URL, else http://localhost:<port>). */
   publicUrl(): string;
   start(): Promise<void>;
@@ -284,7 +287,11 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     platformFeePercent: config.payments.platformFeePercent,
     log: log.child({ component: 'payments' }),
   });
-  registerPaymentsRoutes(http.router, { payments });
+  const subscriptions = new SubscriptionsService({
+    repo: new SubscriptionsRepo(db.db), payments, currency: config.payments.currency, publicUrl,
+    requireUser: (id) => auth.profile(id), log: log.child({ component: 'payments' }),
+  });
+  registerPaymentsRoutes(http.router, { payments, subscriptions, auth });
 
   let stopping: Promise<void> | undefined;
   const app: App = {
@@ -300,6 +307,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     recording,
     cluster,
     payments,
+    subscriptions,
     publicUrl,
     async start() {
       auth.start();

@@ -242,6 +242,31 @@ export const follows = pgTable(
   (t) => [primaryKey({ columns: [t.followerId, t.streamerId] }), index('follows_streamer_idx').on(t.streamerId)],
 );
 
+/** A paid tier of a channel: a name and a monthly price the streamer set. */
+export const subscriptionTiers = pgTable(
+  'subscription_tiers',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    streamerId: uuid('streamer_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    /** Monthly price in minor units (cents). */
+    priceMinor: integer('price_minor').notNull(),
+    currency: text('currency').notNull(),
+    /** Retired tiers keep their subscribers but take no new ones. */
+    active: boolean('active').notNull().default(true),
+    createdAt: createdAt(),
+  },
+  (t) => [index('subscription_tiers_streamer_idx').on(t.streamerId), check('subscription_tiers_price_check', sql`${t.priceMinor} > 0`)],
+);
+
+/**
+ * A viewer's subscription to a channel, kept in step with the provider's subscription by
+ * webhooks. status: pending (checkout started) · active · past_due (a renewal failed; access
+ * continues while the provider retries) · canceled (ends at the period's end; access until
+ * then) · ended.
+ */
 export const subscriptions = pgTable(
   'subscriptions',
   {
@@ -255,11 +280,18 @@ export const subscriptions = pgTable(
     status: text('status').notNull(),
     startDate: timestamp('start_date', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     endDate: timestamp('end_date', { withTimezone: true, mode: 'date' }),
+    tierId: uuid('tier_id').references(() => subscriptionTiers.id, { onDelete: 'set null' }),
+    /** The provider's subscription (Stripe: sub_…), once checkout completed. */
+    providerSubscriptionId: text('provider_subscription_id'),
+    currentPeriodEnd: timestamp('current_period_end', { withTimezone: true, mode: 'date' }),
+    cancelAtPeriodEnd: boolean('cancel_at_period_end').notNull().default(false),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   (t) => [
     index('subscriptions_subscriber_id_idx').on(t.subscriberId),
     index('subscriptions_streamer_id_idx').on(t.streamerId),
     index('subscriptions_status_idx').on(t.status),
+    uniqueIndex('subscriptions_provider_subscription_key').on(t.providerSubscriptionId),
   ],
 );
 

@@ -4,7 +4,7 @@
  */
 import Stripe from 'stripe';
 import type { Config } from '../config.ts';
-import { WebhookSignatureError, type PaymentProvider, type ProviderEvent } from './payment-provider.ts';
+import { ProviderError, WebhookSignatureError, type PaymentProvider, type ProviderEvent, type ProviderSubscription, type SubscriptionCheckout } from './payment-provider.ts';
 
 export class StripePayments implements PaymentProvider {
   readonly stripe: Stripe;
@@ -35,4 +35,49 @@ export class StripePayments implements PaymentProvider {
       raw: event as unknown as Record<string, unknown>,
     };
   }
+
+  async createSubscriptionCheckout(c: SubscriptionCheckout): Promise<{ id: string; url: string }> {
+    const metadata = { glintSubscriptionId: c.subscriptionId, subscriberId: c.subscriberId, streamerId: c.streamerId };
+    const session = await call(() =>
+      this.stripe.checkout.sessions.create(
+        {
+          mode: 'subscription',
+          line_items: [{ quantity: 1, price_data: { currency: c.currency, unit_amount: c.priceMinor, recurring: { interval: 'month' }, product_data: { name: c.tierName } } }],
+          client_reference_id: c.subscriptionId,
+          metadata,
+          subscription_data: { metadata },
+          success_url: c.successUrl,
+          cancel_url: c.cancelUrl,
+        },
+        // One checkout per subscription row: a retried request gets the same session.
+        { idempotencyKey: `checkout-${c.subscriptionId}-${c.priceMinor}` },
+      ),
+    );
+    if (!session.url) throw new ProviderError('Stripe returned a checkout session without a URL');
+    return { id: session.id, url: session.url };
+  }
+
+  async getSubscription(id: string): Promise<ProviderSubscription> {
+    return toSubscription(await call(() => this.stripe.subscriptions.retrieve(id)));
+  }
+
+  async cancelAtPeriodEnd(id: string): Promise<ProviderSubscription> {
+    return toSubscription(await call(() => this.stripe.subscriptions.update(id, { cancel_at_period_end: true }, { idempotencyKey: `cancel-${id}` })));
+  }
+}
+
+async function call<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof Stripe.errors.StripeError) throw new ProviderError(`Stripe: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
+function toSubscription(s: Stripe.Subscription): ProviderSubscription {
+  // The period end moved from the subscription to its items in newer API versions: take either.
+  const raw = s as unknown as { current_period_end?: number; items?: { data?: Array<{ current_period_end?: number }> } };
+  const end = raw.current_period_end ?? raw.items?.data?.[0]?.current_period_end;
+  return { id: s.id, status: s.status, cancelAtPeriodEnd: s.cancel_at_period_end, currentPeriodEnd: end ? new Date(end * 1000) : null, metadata: { ...(s.metadata ?? {}) } };
 }
