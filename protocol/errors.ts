@@ -50,6 +50,7 @@ export const ERRORS = {
   TIER_NOT_FOUND: { status: 404, description: 'The channel has no active subscription tier with this id.' },
   ALREADY_SUBSCRIBED: { status: 409, description: 'The viewer already has a subscription to this channel that has not ended.' },
   SELF_SUBSCRIPTION: { status: 400, description: 'A streamer cannot subscribe to their own channel.' },
+  SUBSCRIBERS_ONLY: { status: 403, description: 'The stream is for the channel\'s subscribers (and its owner); the caller has no subscription with access now.' },
   SUBSCRIPTION_NOT_FOUND: { status: 404, description: 'The caller has no subscription with this id.' },
   PAYMENT_PROVIDER_ERROR: { status: 502, description: 'Stripe could not be reached or refused the request; nothing was charged. Retry later.' },
   WEBHOOK_SIGNATURE_INVALID: { status: 400, description: 'The webhook\'s `Stripe-Signature` is missing, does not match the body, or is older than the tolerance (a replay).' },

@@ -59,6 +59,7 @@ import { registerPaymentsRoutes } from './payments/payments-routes.ts';
 import { StripePayments } from './payments/stripe-payments.ts';
 import { SubscriptionsRepo } from './payments/subscriptions-repo.ts';
 import { SubscriptionsService } from './payments/subscriptions-service.ts';
+import { PlaybackAccess } from './payments/playback-access.ts';
 
 
 
@@ -258,6 +259,21 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     maxSocketsPerIp: config.chat.maxSocketsPerIp, clientIp: (res, headers) => http.clientIp(res, headers),
   });
 
+  // Payments (Stripe): off without a key, and then every paid feature says so (503).
+  const payments = new PaymentsService({
+    provider: config.payments.stripeSecretKey ? new StripePayments(config.payments) : null,
+    events: new PaymentEventsRepo(db.db),
+    currency: config.payments.currency,
+    platformFeePercent: config.payments.platformFeePercent,
+    log: log.child({ component: 'payments' }),
+  });
+  const subscriptions = new SubscriptionsService({
+    repo: new SubscriptionsRepo(db.db), payments, currency: config.payments.currency, publicUrl,
+    requireUser: (id) => auth.profile(id), log: log.child({ component: 'payments' }),
+  });
+  const playbackAccess = new PlaybackAccess({ streams, auth, subscriptions });
+  registerPaymentsRoutes(http.router, { payments, subscriptions, auth });
+
   registerHealthRoutes(http.router, {
     metrics,
     checkReady: async () => {
@@ -274,24 +290,12 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     iceServers,
     maxEventStreamsPerIp: config.http.maxEventStreamsPerIp,
     audience: (id) => chatHub.counts(id).webrtc,
+    access: (stream, authorization) => playbackAccess.checkWebRtc(stream, authorization),
   });
   const hlsRelay = new HlsRelay({ hls, recordings: recordingsRepo, cluster, targetDurationSeconds: config.recording.targetDurationSeconds, log: log.child({ component: 'hls' }) });
-  registerHlsRoutes(http.router, { hls: hlsRelay, recording, media, streams, preferAboveViewers: config.hls.preferAboveViewers });
+  registerHlsRoutes(http.router, { hls: hlsRelay, recording, media, streams, preferAboveViewers: config.hls.preferAboveViewers, access: (id) => playbackAccess.checkHls(id) });
   registerInternalRoutes(http.router, { cluster, media, hls });
 
-  // Payments (Stripe): off without a key, and then every paid feature says so (503).
-  const payments = new PaymentsService({
-    provider: config.payments.stripeSecretKey ? new StripePayments(config.payments) : null,
-    events: new PaymentEventsRepo(db.db),
-    currency: config.payments.currency,
-    platformFeePercent: config.payments.platformFeePercent,
-    log: log.child({ component: 'payments' }),
-  });
-  const subscriptions = new SubscriptionsService({
-    repo: new SubscriptionsRepo(db.db), payments, currency: config.payments.currency, publicUrl,
-    requireUser: (id) => auth.profile(id), log: log.child({ component: 'payments' }),
-  });
-  registerPaymentsRoutes(http.router, { payments, subscriptions, auth });
 
   let stopping: Promise<void> | undefined;
   const app: App = {

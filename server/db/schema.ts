@@ -81,6 +81,8 @@ export const streams = pgTable(
     startTime: timestamp('start_time', { withTimezone: true, mode: 'date' }),
     endTime: timestamp('end_time', { withTimezone: true, mode: 'date' }),
     viewCount: bigint('view_count', { mode: 'number' }).notNull().default(0),
+    /** Only the channel's subscribers (and its owner) may watch: WHEP and HLS check it. */
+    subscribersOnly: boolean('subscribers_only').notNull().default(false),
     /** SHA-256 of the stream key, for lookup on WHIP ingest. */
     streamKeyHash: text('stream_key_hash').notNull(),
     /** AES-256-GCM ciphertext of the stream key (iv | tag | data, base64). */

@@ -1,6 +1,7 @@
 import { and, desc, eq, inArray } from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
 import { subscriptions, subscriptionTiers } from '../db/schema.ts';
+import { subscriptionAccess } from '../db/subscription-access.ts';
 
 export type TierRow = typeof subscriptionTiers.$inferSelect;
 export type SubscriptionRow = typeof subscriptions.$inferSelect;
@@ -50,6 +51,11 @@ export class SubscriptionsRepo {
   async byProviderId(providerId: string, db: Db = this.db): Promise<SubscriptionRow | undefined> {
     const [row] = await db.select().from(subscriptions).where(eq(subscriptions.providerSubscriptionId, providerId)).limit(1);
     return row;
+  }
+
+  async hasAccess(subscriberId: string, streamerId: string, now: Date): Promise<boolean> {
+    const [row] = await this.db.select({ id: subscriptions.id }).from(subscriptions).where(subscriptionAccess(subscriberId, streamerId, now)).limit(1);
+    return !!row;
   }
 
   async listBySubscriber(subscriberId: string): Promise<SubscriptionRow[]> {

@@ -96,9 +96,7 @@ export class SubscriptionsService {
 
   /** Whether the viewer has paid access to the channel now. */
   async hasAccess(subscriberId: UserId, streamerId: UserId, now = new Date()): Promise<boolean> {
-    const row = await this.o.repo.open(subscriberId, streamerId);
-    if (!row || row.status === 'pending') return false;
-    return row.currentPeriodEnd === null || row.currentPeriodEnd > now || row.status === 'past_due';
+    return this.o.repo.hasAccess(subscriberId, streamerId, now);
   }
 
   private async onProviderEvent(providerId: string, tx: Db): Promise<void> {

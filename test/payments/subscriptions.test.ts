@@ -2,10 +2,13 @@
  * Channel subscriptions on the real `stripe` SDK against the local Stripe stand-in
  * (test/helpers/stripe-standin.ts): a tier, a Checkout that the viewer pays, webhooks that
  * make the subscription active (the return URL alone does not), cancellation at the period's
- * end, and webhooks replayed late or out of order that still leave the right state.
+ * end, webhooks replayed late or out of order that still leave the right state, and the
+ * gate of a subscribers-only stream (WHEP, HLS, chat) following the subscription.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ChatRepo } from '../../server/db/chat-repo.ts';
 import { api } from '../helpers/http.ts';
+import { createViewerPeer } from '../helpers/ndc-peer.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { startStripeStandIn, type StripeStandIn } from '../helpers/stripe-standin.ts';
 
@@ -117,3 +120,51 @@ it('answers 502 PAYMENT_PROVIDER_ERROR when Stripe cannot be reached, and keeps 
     await down.stop();
   }
 }, 60_000);
+
+it('lets only subscribers and the owner watch a subscribers-only stream (WHEP 401/403), serves its HLS to nobody yet, and opens subscriber-only chat', async () => {
+  const streamer = await user('gated');
+  const viewer = await user('payer');
+  const stranger = await user('passerby');
+  const created = await call('POST', '/streams', { token: streamer.token, json: { title: 'members' } });
+  const streamId = created.body.stream.id;
+  expect(created.body.stream.subscribersOnly).toBe(false);
+  const patched = await call('PATCH', `/streams/${streamId}`, { token: streamer.token, json: { subscribersOnly: true } });
+  expect(patched.status, patched.text).toBe(200);
+  expect((await call('GET', `/streams/${streamId}`)).body.stream.subscribersOnly).toBe(true);
+
+  const peer = await createViewerPeer();
+  try {
+    const whep = (token?: string) => call('POST', `/whep/${streamId}`, { token, body: peer.offer, headers: { 'content-type': 'application/sdp' } });
+    const anonymous = await whep();
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.body.error.code).toBe('UNAUTHENTICATED');
+    const refused = await whep(stranger.token);
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.code).toBe('SUBSCRIBERS_ONLY');
+    // The owner passes the gate (and learns the stream is not live yet).
+    expect((await whep(streamer.token)).body.error.code).toBe('STREAM_NOT_LIVE');
+
+    // Subscribe and pay: the gate opens; the chat counts the viewer as a subscriber.
+    const tier = (await call('POST', '/me/tiers', { token: streamer.token, json: { name: 'Member', priceMinor: 500 } })).body.tier;
+    const started = await call('POST', `/channels/${streamer.id}/subscribe`, { token: viewer.token, json: { tierId: tier.id } });
+    await fetch(`${started.body.url}/pay`, { method: 'POST', redirect: 'manual' });
+    expect((await whep(viewer.token)).body.error.code).toBe('STREAM_NOT_LIVE');
+    expect(await new ChatRepo(server.app.db.db).isSubscriber(viewer.id, streamer.id)).toBe(true);
+    expect(await new ChatRepo(server.app.db.db).isSubscriber(stranger.id, streamer.id)).toBe(false);
+
+    // HLS of a subscribers-only stream is served to no one until signed playback tokens exist.
+    const hls = await call('GET', `/hls/${streamId}/master.m3u8`);
+    expect(hls.status).toBe(403);
+    expect(hls.body.error.code).toBe('SUBSCRIBERS_ONLY');
+    expect((await call('GET', `/streams/${streamId}/vods`)).body.error.code).toBe('SUBSCRIBERS_ONLY');
+
+    // The subscription ends: new joins are refused at once.
+    const [sub] = await mine(viewer.token);
+    await call('POST', `/me/subscriptions/${sub!.id}/cancel`, { token: viewer.token });
+    await stripe.endPeriod([...stripe.subscriptions.keys()].pop()!);
+    expect((await whep(viewer.token)).body.error.code).toBe('SUBSCRIBERS_ONLY');
+    expect(await new ChatRepo(server.app.db.db).isSubscriber(viewer.id, streamer.id)).toBe(false);
+  } finally {
+    peer.pc.close();
+  }
+});

@@ -1,0 +1,1 @@
+ALTER TABLE "streams" ADD COLUMN "subscribers_only" boolean DEFAULT false NOT NULL;
