@@ -36,8 +36,6 @@ export const CreateStreamBody = z.strictObject({ title: STREAM_TITLE, descriptio
 export const UpdateStreamBody = z.strictObject({
   title: STREAM_TITLE.optional(),
   description: STREAM_DESCRIPTION.optional(),
-  /** Only the channel's subscribers (and its owner) may watch. */
-  subscribersOnly: z.boolean().optional(),
 });
 export const PageQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -115,8 +113,6 @@ export interface StreamView {
   startTime: string | null;
   endTime: string | null;
   viewCount: number;
-  /** Only the channel's subscribers (and its owner) may watch it. */
-  subscribersOnly: boolean;
   /** WHIP endpoint an encoder publishes to, with the stream key as Bearer token. */
   ingestUrl: string;
   createdAt: string;

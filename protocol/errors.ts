@@ -45,16 +45,6 @@ export const ERRORS = {
   WEBRTC_FULL: { status: 503, description: 'Every media worker that could take this viewer is full: `error.hls.url` names the stream\'s LL-HLS playlist to watch meanwhile (null when it is not recorded); `Retry-After` says when to try WebRTC again.' },
   MEDIA_NOT_FOUND: { status: 404, description: 'No HLS playlist, segment or recording has this URL (the stream was never recorded, or the file expired).' },
 
-  // Payments
-  PAYMENTS_NOT_CONFIGURED: { status: 503, description: 'Paid features are off on this server: no Stripe key is configured (STRIPE_SECRET_KEY).' },
-  TIER_NOT_FOUND: { status: 404, description: 'The channel has no active subscription tier with this id.' },
-  ALREADY_SUBSCRIBED: { status: 409, description: 'The viewer already has a subscription to this channel that has not ended.' },
-  SELF_SUBSCRIPTION: { status: 400, description: 'A streamer cannot subscribe to their own channel.' },
-  SUBSCRIBERS_ONLY: { status: 403, description: 'The stream is for the channel\'s subscribers (and its owner); the caller has no subscription with access now.' },
-  SUBSCRIPTION_NOT_FOUND: { status: 404, description: 'The caller has no subscription with this id.' },
-  PAYMENT_PROVIDER_ERROR: { status: 502, description: 'Stripe could not be reached or refused the request; nothing was charged. Retry later.' },
-  WEBHOOK_SIGNATURE_INVALID: { status: 400, description: 'The webhook\'s `Stripe-Signature` is missing, does not match the body, or is older than the tolerance (a replay).' },
-
   // Between the nodes of a cluster (internal routes)
   CLUSTER_AUTH_REQUIRED: { status: 401, description: 'An internal route between nodes was called without a cluster signature (user tokens and stream keys do not open these).' },
   CLUSTER_AUTH_INVALID: { status: 401, description: 'The cluster signature is wrong or stale: another CLUSTER_SECRET, or clocks more than 30 s apart.' },

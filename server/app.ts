@@ -53,13 +53,6 @@ import { createDirectory } from './cluster/index.ts';
 import { Cluster } from './cluster/cluster.ts';
 import { registerInternalRoutes } from './cluster/internal-routes.ts';
 import { resolveNodeId, resolveNodeUrl } from './cluster/node-identity.ts';
-import { PaymentEventsRepo } from './payments/payment-events-repo.ts';
-import { PaymentsService } from './payments/payments-service.ts';
-import { registerPaymentsRoutes } from './payments/payments-routes.ts';
-import { StripePayments } from './payments/stripe-payments.ts';
-import { SubscriptionsRepo } from './payments/subscriptions-repo.ts';
-import { SubscriptionsService } from './payments/subscriptions-service.ts';
-import { PlaybackAccess } from './payments/playback-access.ts';
 
 
 
@@ -80,8 +73,6 @@ export interface App {
   readonly hls: HlsService;
   readonly recording: RecordingService;
   readonly cluster: Cluster;
-  readonly payments: PaymentsService;
-  readonly subscriptions: SubscriptionsService;
   /** Base URL browsers and encoders use (PUBLIC_URL, else http://localhost:<port>). */
   publicUrl(): string;
   start(): Promise<void>;
@@ -259,21 +250,6 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     maxSocketsPerIp: config.chat.maxSocketsPerIp, clientIp: (res, headers) => http.clientIp(res, headers),
   });
 
-  // Payments (Stripe): off without a key, and then every paid feature says so (503).
-  const payments = new PaymentsService({
-    provider: config.payments.stripeSecretKey ? new StripePayments(config.payments) : null,
-    events: new PaymentEventsRepo(db.db),
-    currency: config.payments.currency,
-    platformFeePercent: config.payments.platformFeePercent,
-    log: log.child({ component: 'payments' }),
-  });
-  const subscriptions = new SubscriptionsService({
-    repo: new SubscriptionsRepo(db.db), payments, currency: config.payments.currency, publicUrl,
-    requireUser: (id) => auth.profile(id), log: log.child({ component: 'payments' }),
-  });
-  const playbackAccess = new PlaybackAccess({ streams, auth, subscriptions });
-  registerPaymentsRoutes(http.router, { payments, subscriptions, auth });
-
   registerHealthRoutes(http.router, {
     metrics,
     checkReady: async () => {
@@ -290,12 +266,10 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     iceServers,
     maxEventStreamsPerIp: config.http.maxEventStreamsPerIp,
     audience: (id) => chatHub.counts(id).webrtc,
-    access: (stream, authorization) => playbackAccess.checkWebRtc(stream, authorization),
   });
   const hlsRelay = new HlsRelay({ hls, recordings: recordingsRepo, cluster, targetDurationSeconds: config.recording.targetDurationSeconds, log: log.child({ component: 'hls' }) });
-  registerHlsRoutes(http.router, { hls: hlsRelay, recording, media, streams, preferAboveViewers: config.hls.preferAboveViewers, access: (id) => playbackAccess.checkHls(id) });
+  registerHlsRoutes(http.router, { hls: hlsRelay, recording, media, streams, preferAboveViewers: config.hls.preferAboveViewers });
   registerInternalRoutes(http.router, { cluster, media, hls });
-
 
   let stopping: Promise<void> | undefined;
   const app: App = {
@@ -310,13 +284,9 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     hls,
     recording,
     cluster,
-    payments,
-    subscriptions,
     publicUrl,
     async start() {
       auth.start();
-      // Events kept before a stop but not applied (features register their handlers above).
-      if (payments.enabled) await payments.applyPending();
       await chatStore.start();
       await chatHub.start();
       await streamControl.start();

@@ -103,20 +103,6 @@ const ConfigSchema = z.strictObject({
     /** How long minted credentials stay valid; must outlast the longest session (coturn checks them on every refresh). */
     ttlSeconds: z.number().int().min(60),
   }),
-  payments: z.strictObject({
-    /** Stripe secret key (sk_live_… / sk_test_…); '' = paid features answer 503 PAYMENTS_NOT_CONFIGURED. */
-    stripeSecretKey: z.string(),
-    /** Signing secret of the webhook endpoint (whsec_…); required with a secret key. */
-    stripeWebhookSecret: z.string(),
-    /** Another host for the Stripe API ('' = Stripe's own): a test stand-in or a proxy. */
-    stripeApiUrl: z.union([z.literal(''), z.url()]),
-    /** The platform's share of each payment, in percent. */
-    platformFeePercent: z.number().min(0).max(100),
-    /** ISO 4217 currency, lower-case (`usd`, `eur`). */
-    currency: z.string().regex(/^[a-z]{3}$/, 'must be a three-letter ISO 4217 code in lower case'),
-    /** Webhooks signed longer ago than this are refused (replays of old captures). */
-    webhookToleranceSeconds: z.number().int().min(10).max(3600),
-  }),
   recording: z.strictObject({
     /** Record every live stream into LL-HLS, DVR and VOD (needs FFmpeg). */
     enabled: z.boolean(),
@@ -212,7 +198,6 @@ export const DEFAULTS: Config = {
     iceServers: [],
   },
   turn: { urls: [], secret: '', ttlSeconds: 86_400 },
-  payments: { stripeSecretKey: '', stripeWebhookSecret: '', stripeApiUrl: '', platformFeePercent: 10, currency: 'usd', webhookToleranceSeconds: 300 },
   recording: {
     enabled: true,
     ffmpegPath: '',
@@ -292,12 +277,6 @@ export const ENV_VARS: ReadonlyArray<{ env: string; path: string; kind: EnvKind 
   { env: 'TURN_URLS', path: 'turn.urls', kind: 'list' },
   { env: 'TURN_SECRET', path: 'turn.secret', kind: 'string' },
   { env: 'TURN_TTL_SECONDS', path: 'turn.ttlSeconds', kind: 'int' },
-  { env: 'STRIPE_SECRET_KEY', path: 'payments.stripeSecretKey', kind: 'string' },
-  { env: 'STRIPE_WEBHOOK_SECRET', path: 'payments.stripeWebhookSecret', kind: 'string' },
-  { env: 'STRIPE_API_URL', path: 'payments.stripeApiUrl', kind: 'string' },
-  { env: 'PAYMENTS_PLATFORM_FEE_PERCENT', path: 'payments.platformFeePercent', kind: 'float' },
-  { env: 'PAYMENTS_CURRENCY', path: 'payments.currency', kind: 'string' },
-  { env: 'STRIPE_WEBHOOK_TOLERANCE_SECONDS', path: 'payments.webhookToleranceSeconds', kind: 'int' },
   { env: 'RECORDING_ENABLED', path: 'recording.enabled', kind: 'bool' },
   { env: 'FFMPEG_PATH', path: 'recording.ffmpegPath', kind: 'string' },
   { env: 'RECORDING_SEGMENT_SECONDS', path: 'recording.segmentSeconds', kind: 'float' },
@@ -420,9 +399,5 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
   if (config.turn.urls.length > 0 && !config.turn.secret) {
     throw new ConfigError('invalid configuration:\n  turn.secret: TURN_URLS needs TURN_SECRET (the static-auth-secret of your coturn), or no client can use them');
   }
-  if (config.payments.stripeSecretKey && !config.payments.stripeWebhookSecret) {
-    throw new ConfigError('invalid configuration:\n  payments.stripeWebhookSecret: STRIPE_SECRET_KEY needs STRIPE_WEBHOOK_SECRET (the endpoint\'s signing secret, whsec_…), or no payment would ever be confirmed');
-  }
-  config.payments.stripeApiUrl = config.payments.stripeApiUrl.replace(/\/+$/, '');
   return deepFreeze(config);
 }

@@ -42,9 +42,6 @@ describe('configuration', () => {
     expect(() => loadConfig({ env: { TURN_URLS: 'turn:t.example.com:3478' } })).toThrow(/turn\.secret: TURN_URLS needs TURN_SECRET/);
     expect(() => loadConfig({ env: { TURN_URLS: 'stun:t.example.com:3478', TURN_SECRET: '0123456789abcdef' } })).toThrow(/turn\.urls\.0: must be a turn: or turns: URL/);
     expect(loadConfig({ env: { TURN_URLS: 'turn:t.example.com:3478?transport=udp, turns:t.example.com:443?transport=tcp', TURN_SECRET: '0123456789abcdef' } }).turn.urls).toHaveLength(2);
-    expect(() => loadConfig({ env: { STRIPE_SECRET_KEY: 'sk_test_x' } })).toThrow(/payments\.stripeWebhookSecret: STRIPE_SECRET_KEY needs STRIPE_WEBHOOK_SECRET/);
-    expect(() => loadConfig({ env: { PAYMENTS_CURRENCY: 'USD' } })).toThrow(/payments\.currency: must be a three-letter ISO 4217 code/);
-    expect(loadConfig({ env: { STRIPE_SECRET_KEY: 'sk_test_x', STRIPE_WEBHOOK_SECRET: 'whsec_x', STRIPE_API_URL: 'http://127.0.0.1:12111/' } }).payments.stripeApiUrl).toBe('http://127.0.0.1:12111');
     const dir = mkdtempSync(join(tmpdir(), 'glint-config-'));
     const file = join(dir, 'bad.json');
     writeFileSync(file, JSON.stringify({ http: { prot: 1 }, dataDir: 3 }));

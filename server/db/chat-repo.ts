@@ -3,10 +3,9 @@
  * can be shown and moderated before its row is written), channel settings, moderators,
  * bans and timeouts, the moderation log, follows and active subscriptions.
  */
-import { and, desc, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { ChatBanView, ChatSettings, ChatUser, ModerationLogEntry } from '../../protocol/signalling.ts';
 import type { Db } from './index.ts';
-import { subscriptionAccess } from './subscription-access.ts';
 import { channelModerators, chatBans, chatMessages, chatSettings, follows, moderationActions, subscriptions, users } from './schema.ts';
 
 export interface StoredMessage {
@@ -205,7 +204,10 @@ export class ChatRepo {
     const [row] = await this.db
       .select({ id: subscriptions.id })
       .from(subscriptions)
-      .where(subscriptionAccess(subscriberId, streamerId, now))
+      .where(and(
+        eq(subscriptions.subscriberId, subscriberId), eq(subscriptions.streamerId, streamerId), inArray(subscriptions.status, ['active', 'trialing']),
+        or(isNull(subscriptions.endDate), gt(subscriptions.endDate, now)),
+      ))
       .limit(1);
     return !!row;
   }

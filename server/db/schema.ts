@@ -81,8 +81,6 @@ export const streams = pgTable(
     startTime: timestamp('start_time', { withTimezone: true, mode: 'date' }),
     endTime: timestamp('end_time', { withTimezone: true, mode: 'date' }),
     viewCount: bigint('view_count', { mode: 'number' }).notNull().default(0),
-    /** Only the channel's subscribers (and its owner) may watch: WHEP and HLS check it. */
-    subscribersOnly: boolean('subscribers_only').notNull().default(false),
     /** SHA-256 of the stream key, for lookup on WHIP ingest. */
     streamKeyHash: text('stream_key_hash').notNull(),
     /** AES-256-GCM ciphertext of the stream key (iv | tag | data, base64). */
@@ -244,31 +242,6 @@ export const follows = pgTable(
   (t) => [primaryKey({ columns: [t.followerId, t.streamerId] }), index('follows_streamer_idx').on(t.streamerId)],
 );
 
-/** A paid tier of a channel: a name and a monthly price the streamer set. */
-export const subscriptionTiers = pgTable(
-  'subscription_tiers',
-  {
-    id: uuid('id').primaryKey().defaultRandom(),
-    streamerId: uuid('streamer_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
-    name: text('name').notNull(),
-    /** Monthly price in minor units (cents). */
-    priceMinor: integer('price_minor').notNull(),
-    currency: text('currency').notNull(),
-    /** Retired tiers keep their subscribers but take no new ones. */
-    active: boolean('active').notNull().default(true),
-    createdAt: createdAt(),
-  },
-  (t) => [index('subscription_tiers_streamer_idx').on(t.streamerId), check('subscription_tiers_price_check', sql`${t.priceMinor} > 0`)],
-);
-
-/**
- * A viewer's subscription to a channel, kept in step with the provider's subscription by
- * webhooks. status: pending (checkout started) · active · past_due (a renewal failed; access
- * continues while the provider retries) · canceled (ends at the period's end; access until
- * then) · ended.
- */
 export const subscriptions = pgTable(
   'subscriptions',
   {
@@ -282,18 +255,11 @@ export const subscriptions = pgTable(
     status: text('status').notNull(),
     startDate: timestamp('start_date', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     endDate: timestamp('end_date', { withTimezone: true, mode: 'date' }),
-    tierId: uuid('tier_id').references(() => subscriptionTiers.id, { onDelete: 'set null' }),
-    /** The provider's subscription (Stripe: sub_…), once checkout completed. */
-    providerSubscriptionId: text('provider_subscription_id'),
-    currentPeriodEnd: timestamp('current_period_end', { withTimezone: true, mode: 'date' }),
-    cancelAtPeriodEnd: boolean('cancel_at_period_end').notNull().default(false),
-    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   (t) => [
     index('subscriptions_subscriber_id_idx').on(t.subscriberId),
     index('subscriptions_streamer_id_idx').on(t.streamerId),
     index('subscriptions_status_idx').on(t.status),
-    uniqueIndex('subscriptions_provider_subscription_key').on(t.providerSubscriptionId),
   ],
 );
 
@@ -316,27 +282,4 @@ export const payments = pgTable(
     index('payments_user_id_idx').on(t.userId),
     uniqueIndex('payments_transaction_id_key').on(t.transactionId),
   ],
-);
-
-/**
- * The payment provider's webhook events, kept before they are applied (an inbox): each is
- * applied once by its id, and one received but not applied (a crash, a failed handler) is
- * applied when the provider delivers it again or at the next start.
- */
-export const paymentEvents = pgTable(
-  'payment_events',
-  {
-    /** The provider's event id (Stripe: evt_…). */
-    id: text('id').primaryKey(),
-    type: text('type').notNull(),
-    /** When the provider created the event (orders events about one object). */
-    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
-    receivedAt: timestamp('received_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
-    /** Set once applied (or ignored: a type nothing handles). */
-    appliedAt: timestamp('applied_at', { withTimezone: true, mode: 'date' }),
-    attempts: integer('attempts').notNull().default(0),
-    lastError: text('last_error'),
-    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
-  },
-  (t) => [index('payment_events_unapplied_idx').on(t.receivedAt).where(sql`${t.appliedAt} is null`)],
 );

@@ -70,7 +70,7 @@ export class StreamsRepo {
     return rows.map(flatten);
   }
 
-  async update(id: StreamId, patch: { title?: string; description?: string; subscribersOnly?: boolean }): Promise<void> {
+  async update(id: StreamId, patch: { title?: string; description?: string }): Promise<void> {
     await this.db.update(streams).set({ ...patch, updatedAt: new Date() }).where(eq(streams.id, id));
   }
 

@@ -18,24 +18,14 @@ export interface HlsRoutesDeps {
   streams: StreamService;
   /** HLS becomes the preferred playback above this many WebRTC viewers; 0 = never. */
   preferAboveViewers: number;
-  /** Throws when the stream's HLS may not be served (subscribers-only streams). */
-  access?: (streamId: string) => Promise<void>;
 }
 
 export function registerHlsRoutes(router: HttpRouter, d: HlsRoutesDeps): void {
-  const access = d.access ?? (async () => {});
-  router.get('/hls/:streamId/:name', async (ctx) => {
-    await access(ctx.params.streamId!);
-    return d.hls.playlist(ctx.params.streamId!, ctx.params.name!, ctx.query);
-  });
-  router.get('/hls/:streamId/:recordingId/:file', async (ctx) => {
-    await access(ctx.params.streamId!);
-    return d.hls.media(ctx.params.streamId!, ctx.params.recordingId!, ctx.params.file!);
-  });
+  router.get('/hls/:streamId/:name', (ctx) => d.hls.playlist(ctx.params.streamId!, ctx.params.name!, ctx.query));
+  router.get('/hls/:streamId/:recordingId/:file', (ctx) => d.hls.media(ctx.params.streamId!, ctx.params.recordingId!, ctx.params.file!));
 
   router.get('/streams/:id/vods', async (ctx) => {
     const stream = await d.streams.get(ctx.params.id!);
-    await access(stream.id);
     const items: VodView[] = await d.recording.listVods(stream.id as StreamId);
     return { json: { items }, headers: { 'Cache-Control': 'no-cache' } };
   });

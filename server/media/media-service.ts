@@ -15,7 +15,6 @@ import type { LayerPreferences, LayerState, ProducerInfo } from '../../protocol/
 import { AppError, AuthError, ConflictError, NotFoundError, RateLimitError, UnavailableError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { StreamService } from '../streams/stream-service.ts';
-import type { StreamRow } from '../db/streams-repo.ts';
 import type { RouterHandle, WorkerHandle } from '../sfu/worker-handle.ts';
 import type { WorkerPool } from '../sfu/worker-pool.ts';
 import { WorkerRequestError } from '../sfu/worker-channel.ts';
@@ -135,8 +134,7 @@ export class MediaService {
    * then waits for the publisher's media). Unconnected sessions are capped per client address
    * and per worker, so a flood of offers that never connect cannot crowd real viewers out.
    */
-  /** `authorize` sees the stream before anything is set up for the viewer, and throws to refuse it (subscribers-only streams). */
-  async view(streamId: string, offer: string, ip: string, authorize?: (stream: StreamRow) => Promise<void>): Promise<{ session: Session; answer: string }> {
+  async view(streamId: string, offer: string, ip: string): Promise<{ session: Session; answer: string }> {
     // The address's share first: a flood is refused before it costs a database query.
     const releasePending = this.pendingPerIp.acquire(ip);
     if (!releasePending) {
@@ -144,7 +142,6 @@ export class MediaService {
     }
     try {
       const stream = await this.o.streams.get(streamId);
-      if (authorize) await authorize(stream);
       const live = await this.liveForViewer(stream.id as StreamId);
       if (!this.canTakeViewer()) throw await this.full(live.id);
       // On the least loaded worker (through a pipe from the origin), or, when the worker lost

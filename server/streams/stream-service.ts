@@ -54,7 +54,6 @@ export class StreamService {
       startTime: row.startTime?.toISOString() ?? null,
       endTime: row.endTime?.toISOString() ?? null,
       viewCount: row.viewCount,
-      subscribersOnly: row.subscribersOnly,
       ingestUrl: this.ingestUrl(origin),
       createdAt: row.createdAt.toISOString(),
     };

@@ -12,7 +12,6 @@ import type { StreamEvent } from '../media/stream-events.ts';
 import { iceServerLinks, optionsReply, registerSessionRoutes, sdpAnswerReply, sdpBody } from '../media/session-http.ts';
 import type { IceServers } from '../media/ice-servers.ts';
 import type { StreamService } from '../streams/stream-service.ts';
-import type { StreamRow } from '../db/streams-repo.ts';
 import { AddressSlots } from '../http/address-slots.ts';
 import { RateLimitError } from '../errors.ts';
 import { z } from 'zod';
@@ -34,8 +33,6 @@ export interface WhepRoutesOptions {
   maxEventStreamsPerIp: number;
   /** WebRTC viewers of a stream on every node of the cluster (this node's when alone). */
   audience: (streamId: StreamId) => number;
-  /** Throws when the caller (its Authorization header) may not watch the stream (subscribers-only). */
-  access?: (stream: StreamRow, authorization: string | undefined) => Promise<void>;
 }
 
 export function registerWhepRoutes(router: HttpRouter, media: MediaService, streams: StreamService, o: WhepRoutesOptions): void {
@@ -54,8 +51,7 @@ export function registerWhepRoutes(router: HttpRouter, media: MediaService, stre
   router.post(
     '/whep/:streamId',
     async (ctx) => {
-      const authorization = ctx.headers.authorization;
-      const { session, answer } = await media.view(ctx.params.streamId!, sdpBody(ctx), ctx.ip, o.access ? (stream) => o.access!(stream, authorization) : undefined);
+      const { session, answer } = await media.view(ctx.params.streamId!, sdpBody(ctx), ctx.ip);
       const reply = sdpAnswerReply(session, answer, iceServerLinks(iceServers.forClient()));
       const sse = `</whep/sessions/${session.id}/events>; rel="urn:ietf:params:whep:ext:core:server-sent-events"; events="${SSE_EVENTS.join(',')}"`;
       reply.headers!.Link = reply.headers!.Link ? `${reply.headers!.Link}, ${sse}` : sse;

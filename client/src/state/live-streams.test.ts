@@ -14,7 +14,6 @@ function stream(n: number): StreamView {
     startTime: '2025-01-01T00:00:00.000Z',
     endTime: null,
     viewCount: n,
-    subscribersOnly: false,
     ingestUrl: `https://glint.test/whip/stream-${n}`,
     createdAt: '2025-01-01T00:00:00.000Z',
   };

@@ -16,7 +16,6 @@ function view(id: StreamId, title: string): StreamView {
     startTime: null,
     endTime: null,
     viewCount: 0,
-    subscribersOnly: false,
     ingestUrl: `https://glint.test/whip/${id}`,
     createdAt: '2025-01-01T00:00:00.000Z',
   };

@@ -1,1 +1,0 @@
-ALTER TABLE "streams" ADD COLUMN "subscribers_only" boolean DEFAULT false NOT NULL;
