@@ -3,10 +3,10 @@
  * layers (one MediaTrack per resolution, lowest first) and switches between them without
  * the viewer noticing anything but the picture size. It picks the layer from what it is
  * told about the viewer (player width, a pinned quality), what is being sent (a layer the
- * publisher stopped is skipped) and what the viewer's link carries (LayerAllocator, fed with
- * its REMB, NACKs and round trips; this class sends the probes it asks for). A switch waits for a keyframe of the target layer —
- * asked for, and asked again while it does not come — and the old layer keeps flowing
- * until then, so the picture never freezes. Sequence numbers and timestamps continue
+ * publisher stopped is skipped) and what the viewer's link carries (LayerAllocator, fed
+ * with its REMB, NACKs and round trips; this class sends the probes it asks for). A switch
+ * waits for a keyframe of the target layer — asked for, and asked again while it does not
+ * come — and the old layer keeps flowing until then, so the picture never freezes. Sequence numbers and timestamps continue
  * across switches in the consumer's own space, on the one SSRC its SDP announced; sender
  * reports and NACKs are translated to and from it. Per-packet code: no allocation.
  */
